@@ -1,0 +1,1 @@
+"""Allocate university Youth League cadres to county-level posts."""

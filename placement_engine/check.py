@@ -1,0 +1,136 @@
+"""The solver-free audit of an allocation.
+
+It re-verifies every hard rule (pair rules, one post per cadre, capacities,
+side constraints) and recomputes every factor score and the objective from the
+input tables alone. ``check_output_dir`` does it from a ``solve`` output folder,
+whose ``inputs/`` holds everything needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import io
+from .candidates import pair_rules
+from .errors import InputError, Problem
+from .evaluate import allocation_table, assigned_pairs, factor_params
+from .factors import FACTORS
+from .scenario import Scenario
+from .schema import TABLES
+
+TOLERANCE = 1e-6
+
+
+@dataclass
+class CheckReport:
+    ok: bool
+    violations: list[str] = field(default_factory=list)
+    objective: float = 0.0
+    reported_objective: float | None = None
+    checks: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        head = "OK" if self.ok else f"FAILED ({len(self.violations)} violation(s))"
+        lines = [f"check: {head}", f"  recomputed objective {self.objective:,.3f}"]
+        if self.reported_objective is not None:
+            lines.append(f"  reported objective   {self.reported_objective:,.3f}")
+        lines += [f"  {name}: {count} checked" for name, count in self.checks.items()]
+        lines += [f"  - {v}" for v in self.violations]
+        return "\n".join(lines)
+
+
+def check_allocation(scenario: Scenario, table: pd.DataFrame, summary: dict[str, Any] | None = None) -> CheckReport:
+    inst = scenario.instance
+    policy = scenario.policy
+    violations: list[str] = []
+    checks: dict[str, int] = {}
+
+    cadre_ids = table["cadre_id"].astype(str).to_numpy()
+    if sorted(cadre_ids) != sorted(inst.cadre_id) or len(set(cadre_ids)) != len(cadre_ids):
+        violations.append("the allocation must list every cadre of the scenario exactly once")
+        return CheckReport(False, violations)
+    order = inst.cadre_index(cadre_ids)
+    post_ids = np.full(inst.n_cadres, "", dtype=object)
+    post_ids[order] = table["post_id"].fillna("").astype(str).to_numpy()
+    post_of_cadre = inst.post_index(post_ids.astype(str))
+    unknown = (post_ids != "") & (post_of_cadre < 0)
+    violations += [f"{inst.cadre_id[i]}: unknown post {post_ids[i]!r}" for i in np.flatnonzero(unknown)]
+    post_of_cadre[unknown] = -1
+
+    pairs = assigned_pairs(inst, post_of_cadre)
+    for name, (rule, meaning) in pair_rules(policy).items():
+        blocked = rule(pairs)
+        checks[f"rule {name}"] = len(pairs)
+        violations += [
+            f"{inst.cadre_id[c]} -> {inst.post_id[p]}: {meaning}" for c, p in zip(pairs.cadre[blocked], pairs.post[blocked])
+        ]
+
+    if policy.rules.place_every_cadre:
+        violations += [f"{inst.cadre_id[i]}: not placed, but every cadre must be" for i in np.flatnonzero(post_of_cadre < 0)]
+    load = np.bincount(pairs.post, minlength=inst.n_posts)
+    over = np.flatnonzero(load > inst.post_capacity)
+    violations += [f"{inst.post_id[p]}: {load[p]} cadres for capacity {inst.post_capacity[p]}" for p in over]
+    if policy.rules.fill_every_post:
+        short = np.flatnonzero(load < inst.post_capacity)
+        violations += [f"{inst.post_id[p]}: {load[p]} cadres, but it must be filled ({inst.post_capacity[p]})" for p in short]
+    checks["capacities"] = inst.n_posts
+
+    params = factor_params(policy)
+    for name, factor in FACTORS.items():
+        report = factor.report(pairs, params[name])
+        violations += [f"{name}: {v}" for v in report.violations]
+
+    recomputed = allocation_table(inst, policy, post_of_cadre)
+    given = table.set_index("cadre_id").loc[recomputed["cadre_id"]]
+    score_columns = [c for c in recomputed.columns if c.startswith("score_")]
+    for column in score_columns:
+        if column not in given:
+            violations.append(f"allocation has no {column} column")
+            continue
+        diff = np.abs(pd.to_numeric(given[column]).to_numpy(float) - recomputed[column].to_numpy(float))
+        for i in np.flatnonzero(diff > TOLERANCE * np.maximum(1, np.abs(recomputed[column].to_numpy(float)))):
+            violations.append(
+                f"{recomputed['cadre_id'].iat[i]}: {column} is {given[column].iat[i]} but recomputes to {recomputed[column].iat[i]:.6g}"
+            )
+    checks["factor scores"] = len(score_columns) * inst.n_cadres
+
+    objective = float(recomputed["score_total"].sum())
+    reported = None
+    if summary is not None:
+        reported = float(summary["objective"])
+        if abs(reported - objective) > TOLERANCE * max(1.0, abs(objective)):
+            violations.append(f"summary objective {reported:,.6f} differs from the recomputed {objective:,.6f}")
+        scaled = summary.get("objective_scaled")
+        if scaled is not None:
+            drift = abs(objective - scaled / summary["objective_scale"])
+            if drift > summary["rounding_error_bound"] + TOLERANCE:
+                violations.append(
+                    f"integer objective {scaled} / {summary['objective_scale']} is {drift:.6f} from the recomputed "
+                    f"objective, more than the rounding bound {summary['rounding_error_bound']:.6f}"
+                )
+        kept = summary.get("lexicographic", {}).get("relay postings kept")
+        if kept is not None:
+            relay = FACTORS["relay"].indicator(pairs, params["relay"]).sum()
+            if relay < kept:
+                violations.append(f"summary says {kept} relay postings are kept; the allocation keeps {relay}")
+    return CheckReport(not violations, violations, objective, reported, checks)
+
+
+def check_output_dir(out_dir: str | Path) -> CheckReport:
+    """Check a solve output folder using only the files inside it."""
+    out = Path(out_dir)
+    inputs = out / "inputs"
+    missing = [p for p in (out / "allocation.csv", out / "summary.json", inputs / "policy.yaml") if not p.is_file()]
+    if missing:
+        raise InputError([Problem(str(p.relative_to(out)), "", "a file written by solve", "no such file") for p in missing])
+    tables = {name: io.read_csv(inputs / f"{name}.csv") for name in TABLES if (inputs / f"{name}.csv").is_file()}
+    policy = io.load_policy(inputs / "policy.yaml")
+    scenario = io.scenario_from_tables(tables, policy, name=out.name)
+    return check_allocation(scenario, io.read_csv(out / "allocation.csv"), io.read_json(out / "summary.json"))
+
+

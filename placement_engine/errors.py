@@ -1,0 +1,53 @@
+"""Exceptions that the command line maps to exit codes (see docs/cli.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PlacementError(Exception):
+    """Base class for every error the engine raises on purpose."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input: where, what was expected, what was received."""
+
+    file: str
+    location: str
+    expected: str
+    got: str
+
+    def __str__(self) -> str:
+        where = f"{self.file} {self.location}".strip() if self.location else self.file
+        return f"{where}: expected {self.expected}; got {self.got}"
+
+
+class InputError(PlacementError):
+    """The scenario, policy or tables are invalid; every problem found is listed."""
+
+    exit_code = 2
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        header = f"{count} problem{'s' if count != 1 else ''} in the input:"
+        super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
+
+
+class InfeasibleError(PlacementError):
+    """No allocation satisfies the hard rules; ``diagnosis`` says why."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, diagnosis: dict | None = None):
+        self.diagnosis = diagnosis or {"message": message}
+        super().__init__(message)
+
+
+class NoSolutionError(PlacementError):
+    """The time limit ran out before any feasible allocation was found."""
+
+    exit_code = 4

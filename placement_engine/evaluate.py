@@ -1,0 +1,133 @@
+"""Scores a finished allocation from the inputs alone, with no solver.
+
+``allocation_table`` is how the engine writes ``allocation.csv``, and how
+``check`` recomputes it: the same factor formulas applied to the assigned pairs only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .factors import FACTORS
+from .instance import Instance, PairTable
+from .schema import Policy
+
+DESCRIPTIVE = ["choice", "distance_km", "partnership", "relay", "annual_cost_yuan", "rank_excess"]
+
+
+def factor_params(policy: Policy) -> dict:
+    """Params for every registered factor: the policy's, or defaults with weight 0."""
+    active = policy.active_factors()
+    return {name: active.get(name) or factor.Params(weight=0.0) for name, factor in FACTORS.items()}
+
+
+def assigned_pairs(instance: Instance, post_of_cadre: np.ndarray) -> PairTable:
+    placed = np.flatnonzero(post_of_cadre >= 0)
+    return instance.pairs(placed, post_of_cadre[placed])
+
+
+def allocation_table(instance: Instance, policy: Policy, post_of_cadre: np.ndarray) -> pd.DataFrame:
+    """One row per cadre: where they go, the descriptive columns, and each factor's points."""
+    params = factor_params(policy)
+    pairs = assigned_pairs(instance, post_of_cadre)
+    placed = pairs.cadre
+    tables = instance.tables
+    cadres = tables["cadres"]
+    posts = tables["posts"]
+    table = pd.DataFrame(
+        {
+            "cadre_id": cadres["cadre_id"].to_numpy(str),
+            "university_id": cadres["university_id"].to_numpy(str),
+            "rank": cadres["rank"].to_numpy(str),
+            "cross_province_ok": cadres["cross_province_ok"].to_numpy(bool),
+        }
+    )
+    post_columns = {
+        "post_id": "post_id",
+        "adcode": "adcode",
+        "post_name": "name",
+        "prefecture": "prefecture",
+        "province": "province",
+        "min_rank": "min_rank",
+    }
+    for out, source in post_columns.items():
+        column = np.full(instance.n_cadres, "", dtype=object)
+        column[placed] = posts[source].to_numpy(str)[pairs.post]
+        table[out] = column
+
+    for name, factor in FACTORS.items():
+        for column_name, values in factor.columns(pairs, params[name]).items():
+            full = pd.array([pd.NA] * instance.n_cadres, dtype=_dtype(values))
+            full[placed] = values
+            table[column_name] = full
+    if "choice" in table:
+        table["choice"] = table["choice"].where(table["choice"] != 0, pd.NA)
+
+    total = np.zeros(instance.n_cadres)
+    for name, factor in FACTORS.items():
+        points = np.zeros(instance.n_cadres)
+        weight = params[name].weight
+        if weight:
+            points[placed] = weight * factor.scores(pairs, params[name])
+        table[f"score_{name}"] = points
+        total += points
+    table["score_total"] = total
+    return table
+
+
+def _dtype(values: np.ndarray) -> str:
+    if np.issubdtype(values.dtype, np.floating):
+        return "Float64"
+    return "Int64"
+
+
+def factor_totals(table: pd.DataFrame) -> dict[str, float]:
+    return {name: float(table[f"score_{name}"].sum()) for name in FACTORS}
+
+
+def metrics(instance: Instance, policy: Policy, table: pd.DataFrame) -> dict[str, float | int | None]:
+    """Assigned count and every factor's summary metrics."""
+    params = factor_params(policy)
+    assigned = table["post_id"].to_numpy(str) != ""
+    columns = {c: table[c].to_numpy(dtype=float, na_value=0) for c in DESCRIPTIVE if c in table}
+    result: dict[str, float | int | None] = {"assigned": int(assigned.sum()), "unassigned": int((~assigned).sum())}
+    for name, factor in FACTORS.items():
+        result.update(factor.metrics(columns, assigned))
+    relay = FACTORS["relay"]
+    uni, post = relay.open_targets(instance, params["relay"])
+    kept = _relay_kept(instance, table, uni, post)
+    result["relay_targets"] = int(len(uni))
+    result["relay_kept"] = int(kept.sum())
+    result["relay_share"] = float(kept.mean()) if len(uni) else None
+    return result
+
+
+def _relay_kept(instance: Instance, table: pd.DataFrame, uni: np.ndarray, post: np.ndarray) -> np.ndarray:
+    """For each relay target (university, post): does a cadre of that university hold it now?"""
+    post_of_cadre = instance.post_index(table["post_id"].to_numpy(str))
+    placed = post_of_cadre >= 0
+    held = np.unique(instance.cadre_university[placed].astype(np.int64) * instance.n_posts + post_of_cadre[placed])
+    return np.isin(uni * instance.n_posts + post, held)
+
+
+def relay_lost(instance: Instance, policy: Policy, table: pd.DataFrame, allowed: PairTable) -> list[dict]:
+    """Relay targets not kept, each with the reason the allocation could not keep it."""
+    params = factor_params(policy)["relay"]
+    uni, post = FACTORS["relay"].open_targets(instance, params)
+    kept = _relay_kept(instance, table, uni, post)
+    sending = np.bincount(instance.cadre_university, minlength=len(instance.university_id))
+    targets_per_uni = np.bincount(uni, minlength=len(instance.university_id))
+    allowed_keys = np.unique(allowed.university.astype(np.int64) * instance.n_posts + allowed.post)
+    lost = []
+    for u, p in zip(uni[~kept], post[~kept]):
+        university = instance.university_id[u]
+        post_id = instance.post_id[p]
+        if not np.isin(u * instance.n_posts + p, allowed_keys):
+            reason = f"no cadre of {university} may take {post_id} under the hard rules (rank, volunteers, pins)"
+        elif sending[u] < targets_per_uni[u]:
+            reason = f"{university} sends {sending[u]} cadre(s) for {targets_per_uni[u]} relay posts"
+        else:
+            reason = "keeping it would cost another relay posting or break a hard rule (the maximum is kept)"
+        lost.append({"university_id": university, "post_id": post_id, "reason": reason})
+    return lost

@@ -1,0 +1,507 @@
+"""The only module that reads or writes files.
+
+Loading collects every problem it finds (missing files, bad YAML, unknown keys,
+missing columns, bad cells, duplicate ids, dangling references) and raises one
+``InputError`` listing them all. Each problem names the file, the row or key,
+what was expected and what was received. Rows are counted as a spreadsheet
+shows them: the header is row 1, the first data row is row 2.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from .errors import InputError, Problem
+from .factors import FACTORS
+from .geo import CHINA_LAT, CHINA_LON, prefecture_of, province_of
+from .ranks import RANKS
+from .scenario import Scenario
+from .schema import TABLES, Column, Policy, ScenarioFile, TableSpec
+
+MAX_ROWS_PER_PROBLEM = 10
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+TRUE_WORDS = {"true", "yes", "y", "1"}
+FALSE_WORDS = {"false", "no", "n", "0"}
+
+
+# ---- public entry points --------------------------------------------------------------------
+
+
+def load_scenario(path: str | Path, policy: str | Path | Policy | None = None) -> Scenario:
+    """Read and validate a scenario file, its policy and its tables.
+
+    ``policy`` replaces the scenario's own policy (a path or a ``Policy``).
+    """
+    path = Path(path)
+    problems: list[Problem] = []
+    raw = _read_yaml(path, path.name, problems)
+    if raw is None:
+        raise InputError(problems)
+    spec = _validate_model(ScenarioFile, raw, path.name, problems)
+    if spec is None:
+        raise InputError(problems)
+    base = path.parent
+    files: dict[str, Path] = {"scenario": path}
+
+    if isinstance(policy, Policy):
+        policy_obj = policy
+    else:
+        policy_source: str | dict = str(policy) if policy is not None else spec.policy
+        policy_obj = _load_policy_source(policy_source, base, files, problems)
+    if policy_obj is not None and spec.policy_overrides:
+        policy_obj = _apply_overrides(policy_obj, spec.policy_overrides, path.name, problems)
+
+    frames, table_files = _read_tables(spec.tables, base, problems)
+    files.update(table_files)
+    tables = _validate_tables(frames, {name: _display(p, base) for name, p in table_files.items()}, problems)
+    if policy_obj is not None and tables is not None:
+        problems += _factor_problems(tables, policy_obj)
+    if problems:
+        raise InputError(problems)
+    return Scenario(
+        name=spec.name,
+        description=spec.description,
+        policy=policy_obj,
+        tables=tables,
+        files={key: str(p) for key, p in files.items()},
+        hashes={key: sha256(p) for key, p in files.items()},
+        seed=spec.seed,
+        base_dir=str(base),
+    )
+
+
+def scenario_from_tables(
+    tables: dict[str, pd.DataFrame], policy: Policy | dict | None = None, name: str = "scenario"
+) -> Scenario:
+    """Validate in-memory tables (e.g. from the generator) exactly as files are validated."""
+    problems: list[Problem] = []
+    if isinstance(policy, dict) or policy is None:
+        policy = _validate_model(Policy, policy or {}, "policy", problems)
+    frames = {key: _as_text(frame) for key, frame in tables.items()}
+    checked = _validate_tables(frames, {key: key for key in frames}, problems)
+    if policy is not None and checked is not None:
+        problems += _factor_problems(checked, policy)
+    if problems:
+        raise InputError(problems)
+    digest = {key: hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest() for key, frame in checked.items()}
+    return Scenario(name=name, description="", policy=policy, tables=checked, files={}, hashes=digest)
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read and validate a policy file on its own."""
+    problems: list[Problem] = []
+    policy = _load_policy_source(str(path), Path("."), {}, problems)
+    if problems:
+        raise InputError(problems)
+    return policy
+
+
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """CSV with fixed formatting, so identical tables give identical bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+
+
+def write_json(data: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
+
+
+def write_yaml(data: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    """A CSV written by the engine (ids and codes stay text)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+# ---- YAML and pydantic ----------------------------------------------------------------------
+
+
+def _read_yaml(path: Path, shown: str, problems: list[Problem]) -> Any:
+    text = _read_text(path, shown, problems)
+    if text is None:
+        return None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problems.append(Problem(shown, where, "valid YAML", str(getattr(error, "problem", error))))
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(shown, "", "a mapping of keys to values", type(data).__name__))
+        return None
+    return data
+
+
+def _read_text(path: Path, shown: str, problems: list[Problem]) -> str | None:
+    if not path.is_file():
+        problems.append(Problem(shown, "", "an existing file", "no such file"))
+        return None
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        bad = data[error.start]
+        problems.append(
+            Problem(shown, f"byte {error.start}", "UTF-8 text", f"byte 0x{bad:02x} (is the file saved as GBK?)")
+        )
+        return None
+
+
+def _validate_model(model: type[BaseModel], data: Any, shown: str, problems: list[Problem]):
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems.extend(_pydantic_problems(model, error, shown))
+        return None
+
+
+def _pydantic_problems(model: type[BaseModel], error: ValidationError, shown: str) -> list[Problem]:
+    found = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        key = ".".join(loc)
+        if item["type"] == "extra_forbidden":
+            known = _known_keys(model, loc[:-1])
+            what = "a factor name" if loc[:-1] == ["factors"] else "a known key"
+            expected = f"{what} (one of {', '.join(known)})" if known else "no such key"
+            found.append(Problem(shown, f"key {key}", expected, f"unknown key {loc[-1]!r}"))
+        elif item["type"] == "missing":
+            found.append(Problem(shown, f"key {key}", "a value (required)", "nothing"))
+        else:
+            expected = re.sub(r"^(Input should be|Value error,)\s*", "", item["msg"]).strip()
+            found.append(Problem(shown, f"key {key}", expected, repr(item.get("input"))))
+    return found
+
+
+def _known_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
+    current: Any = model
+    for part in loc:
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        current = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if current is None:
+            return []
+    return sorted(current.model_fields)
+
+
+def _load_policy_source(source: str | dict, base: Path, files: dict, problems: list[Problem]) -> Policy | None:
+    if isinstance(source, dict):
+        return _validate_model(Policy, source, "scenario policy", problems)
+    path = base / source
+    files["policy"] = path
+    raw = _read_yaml(path, _display(path, base), problems)
+    if raw is None:
+        return None
+    return _validate_model(Policy, raw, _display(path, base), problems)
+
+
+def _apply_overrides(policy: Policy, overrides: dict, shown: str, problems: list[Problem]) -> Policy | None:
+    try:
+        return policy.override(overrides)
+    except ValidationError as error:
+        problems.extend(_pydantic_problems(Policy, error, f"{shown} policy_overrides"))
+        return None
+
+
+def _factor_problems(tables: dict[str, pd.DataFrame], policy: Policy) -> list[Problem]:
+    return [p for name, params in policy.active_factors().items() for p in FACTORS[name].check_inputs(tables, params)]
+
+
+def _display(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return path.name
+
+
+# ---- reading tables -------------------------------------------------------------------------
+
+
+def _read_tables(
+    source: str | dict[str, str], base: Path, problems: list[Problem]
+) -> tuple[dict[str, pd.DataFrame | None], dict[str, Path]]:
+    if isinstance(source, str):
+        paths = {name: base / source for name in TABLES}
+        workbook_only = True
+    else:
+        unknown = sorted(set(source) - set(TABLES))
+        for name in unknown:
+            problems.append(Problem("scenario", f"key tables.{name}", f"a table name (one of {', '.join(TABLES)})", repr(name)))
+        paths = {name: base / source[name] for name in TABLES if name in source}
+        workbook_only = False
+        for name, spec in TABLES.items():
+            if spec.required and name not in source:
+                problems.append(Problem("scenario", f"key tables.{name}", "a file for this required table", "nothing"))
+    frames: dict[str, pd.DataFrame | None] = {}
+    used: dict[str, Path] = {}
+    for name, path in paths.items():
+        frame = _read_table(path, name, _display(path, base), TABLES[name].required or not workbook_only, problems)
+        if frame is not None or TABLES[name].required:
+            frames[name] = frame
+        if frame is not None:
+            used[name] = path
+    return frames, used
+
+
+def _read_table(path: Path, name: str, shown: str, must_exist: bool, problems: list[Problem]) -> pd.DataFrame | None:
+    if path.suffix.lower() in EXCEL_SUFFIXES:
+        if not path.is_file():
+            problems.append(Problem(shown, "", "an existing file", "no such file"))
+            return None
+        with pd.ExcelFile(path) as book:
+            if name not in book.sheet_names:
+                if must_exist:
+                    problems.append(Problem(shown, f"sheet {name}", f"a sheet named {name!r}", f"sheets {book.sheet_names}"))
+                return None
+            frame = pd.read_excel(book, sheet_name=name, dtype=str, keep_default_na=False)
+        return _as_text(frame)
+    text = _read_text(path, shown, problems)
+    if text is None:
+        return None
+    frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    return _as_text(frame)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every cell as stripped text; missing values become ''."""
+    out = frame.copy()
+    out.columns = [str(c).strip() for c in out.columns]
+    for column in out.columns:
+        values = out[column]
+        text = values.astype(object).where(values.notna(), "").map(_cell_text)
+        out[column] = text.astype(object)
+    return out
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+# ---- validating tables ----------------------------------------------------------------------
+
+
+class _Collector:
+    """Groups bad cells by (file, column, expectation) so that long runs are summarised."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+
+    def cells(self, shown: str, column: str, bad_rows: np.ndarray, values: np.ndarray, expected: str, got=None):
+        describe = got or (lambda row: repr(values[row]))
+        for row in bad_rows[:MAX_ROWS_PER_PROBLEM]:
+            self.problems.append(Problem(shown, f"row {row + 2}, column {column}", expected, describe(row)))
+        extra = len(bad_rows) - MAX_ROWS_PER_PROBLEM
+        if extra > 0:
+            self.problems.append(
+                Problem(shown, f"column {column}", expected, f"{extra} more rows like the above (not listed)")
+            )
+
+
+_CODE = re.compile(r"^\d{6}$")
+
+
+def _parse_column(kind: str, text: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
+    """Parsed values, a mask of bad cells, and the expectation for messages."""
+    blank = text == ""
+    if kind == "id":
+        return text, blank, "a non-empty id"
+    if kind == "text":
+        return text, np.zeros(len(text), bool), "text"
+    if kind == "code":
+        good = np.array([bool(_CODE.match(t)) for t in text], dtype=bool)
+        return text, ~good, "a 6-digit administrative code"
+    if kind == "rank":
+        return text, ~np.isin(text, RANKS), f"one of {', '.join(RANKS)}"
+    if kind == "pin_kind":
+        lowered = np.char.lower(text.astype(str))
+        return lowered, ~np.isin(lowered, ["pin", "forbid"]), "one of pin, forbid"
+    if kind == "bool":
+        lowered = np.char.lower(text.astype(str))
+        return np.isin(lowered, list(TRUE_WORDS)), ~np.isin(lowered, list(TRUE_WORDS | FALSE_WORDS)), "true or false"
+    numbers = pd.to_numeric(pd.Series(text), errors="coerce").to_numpy(float)
+    not_number = np.isnan(numbers)
+    if kind == "float":
+        return numbers, not_number & ~blank, "a number"
+    if kind == "lon":
+        return numbers, not_number | (numbers < CHINA_LON[0]) | (numbers > CHINA_LON[1]), (
+            f"a longitude inside China ({CHINA_LON[0]:g} to {CHINA_LON[1]:g})"
+        )
+    if kind == "lat":
+        return numbers, not_number | (numbers < CHINA_LAT[0]) | (numbers > CHINA_LAT[1]), (
+            f"a latitude inside China ({CHINA_LAT[0]:g} to {CHINA_LAT[1]:g})"
+        )
+    whole = ~not_number & (np.mod(np.nan_to_num(numbers), 1) == 0)
+    if kind == "int":
+        return np.nan_to_num(numbers).astype(np.int64), ~whole, "a whole number"
+    if kind == "count":
+        return np.nan_to_num(numbers).astype(np.int64), ~whole | (numbers < 0), "a whole number >= 0"
+    if kind == "choice":
+        return np.nan_to_num(numbers).astype(np.int64), ~whole | (numbers < 1), "a whole number >= 1"
+    raise ValueError(f"unknown column kind {kind}")
+
+
+def _validate_table(spec: TableSpec, frame: pd.DataFrame, shown: str, collect: _Collector) -> pd.DataFrame | None:
+    missing = [c.name for c in spec.columns if c.required and c.name not in frame.columns]
+    for name in missing:
+        collect.problems.append(
+            Problem(shown, f"column {name}", f"a column named {name!r}", f"columns {', '.join(frame.columns) or 'none'}")
+        )
+    if missing:
+        return None
+    out = frame.copy()
+    for column in spec.columns:
+        if column.name not in frame.columns:
+            if column.default is not None:
+                out[column.name] = column.default
+            continue
+        text = frame[column.name].to_numpy(str)
+        use_default = (text == "") & (column.default is not None)
+        text = np.where(use_default, str(column.default), text)
+        values, bad, expected = _parse_column(column.kind, text)
+        if bad.any():
+            collect.cells(shown, column.name, np.flatnonzero(bad), text, expected)
+        out[column.name] = values
+    _check_unique(spec, out, shown, collect)
+    return out
+
+
+def _check_unique(spec: TableSpec, frame: pd.DataFrame, shown: str, collect: _Collector) -> None:
+    if not spec.key:
+        return
+    key = list(spec.key)
+    numbered = frame.reset_index(drop=True)
+    dup = np.flatnonzero(numbered.duplicated(key, keep="first").to_numpy())
+    if not len(dup):
+        return
+    first = numbered.reset_index().groupby(key, sort=False)["index"].transform("min").to_numpy()
+    if spec.name == "preferences":
+        expected = "each target once per cadre (a wish listed twice)"
+    else:
+        expected = f"a unique {' + '.join(key)}"
+    values = numbered[key[-1]].to_numpy(str)
+    collect.cells(shown, key[-1], dup, values, expected, got=lambda row: f"{values[row]!r} again (first at row {first[row] + 2})")
+
+
+def _validate_tables(
+    frames: dict[str, pd.DataFrame | None], shown: dict[str, str], problems: list[Problem]
+) -> dict[str, pd.DataFrame] | None:
+    collect = _Collector(problems)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, frame in frames.items():
+        if frame is None:
+            continue
+        checked = _validate_table(TABLES[name], frame, shown.get(name, name), collect)
+        if checked is not None:
+            tables[name] = checked
+    if any(spec.required and name not in tables for name, spec in TABLES.items()):
+        return None
+    _derive_regions(tables)
+    _check_references(tables, shown, collect)
+    _check_choices(tables["preferences"], shown.get("preferences", "preferences"), collect)
+    return tables
+
+
+def _derive_regions(tables: dict[str, pd.DataFrame]) -> None:
+    unis = tables["universities"]
+    codes = unis["adcode"].to_numpy(str)
+    unis["prefecture"] = prefecture_of(codes) if len(codes) else np.zeros(0, str)
+    unis["province"] = province_of(codes) if len(codes) else np.zeros(0, str)
+
+
+def _check_references(tables: dict[str, pd.DataFrame], shown: dict[str, str], collect: _Collector) -> None:
+    posts = tables["posts"]
+    post_ids = posts["post_id"].to_numpy(str)
+    prefectures = np.unique(posts["prefecture"].to_numpy(str))
+    provinces = np.unique(posts["province"].to_numpy(str))
+    where = lambda name: shown.get(name, name)  # noqa: E731
+    targets = {
+        "cadres": tables["cadres"]["cadre_id"].to_numpy(str),
+        "universities": tables["universities"]["university_id"].to_numpy(str),
+    }
+    checks: list[tuple[str, str, np.ndarray, str]] = [
+        ("cadres", "university_id", targets["universities"], f"a university_id from {where('universities')}"),
+        ("preferences", "cadre_id", targets["cadres"], f"a cadre_id from {where('cadres')}"),
+        (
+            "preferences",
+            "target",
+            np.concatenate([post_ids, prefectures, provinces]),
+            f"a post_id, prefecture code or province code from {where('posts')}",
+        ),
+        ("partnerships", "university_id", targets["universities"], f"a university_id from {where('universities')}"),
+        (
+            "partnerships",
+            "target",
+            np.concatenate([post_ids, prefectures]),
+            f"a post_id or prefecture code from {where('posts')}",
+        ),
+        ("history", "university_id", targets["universities"], f"a university_id from {where('universities')}"),
+        ("history", "post_id", post_ids, f"a post_id from {where('posts')}"),
+        ("pair_scores", "cadre_id", targets["cadres"], f"a cadre_id from {where('cadres')}"),
+        ("pair_scores", "post_id", post_ids, f"a post_id from {where('posts')}"),
+        ("pins", "cadre_id", targets["cadres"], f"a cadre_id from {where('cadres')}"),
+        ("pins", "post_id", post_ids, f"a post_id from {where('posts')}"),
+    ]
+    for table, column, allowed, expected in checks:
+        if table not in tables:
+            continue
+        values = tables[table][column].to_numpy(str)
+        bad = np.flatnonzero(~np.isin(values, allowed))
+        collect.cells(where(table), column, bad, values, expected)
+    clash = np.flatnonzero(np.isin(post_ids, np.concatenate([prefectures, provinces])))
+    collect.cells(where("posts"), "post_id", clash, post_ids, "a post_id that is not also a prefecture or province code")
+    inconsistent = np.flatnonzero(province_of(posts["adcode"].to_numpy(str)) != posts["province"].to_numpy(str))
+    collect.cells(
+        where("posts"),
+        "province",
+        inconsistent,
+        posts["province"].to_numpy(str),
+        "the province code of the post's adcode (its first two digits + 0000)",
+    )
+
+
+def _check_choices(prefs: pd.DataFrame, shown: str, collect: _Collector) -> None:
+    dup = np.flatnonzero(prefs.duplicated(["cadre_id", "choice"], keep="first").to_numpy())
+    values = prefs["choice"].to_numpy()
+    collect.cells(shown, "choice", dup, values, "each choice number once per cadre", got=lambda row: f"{values[row]} again")

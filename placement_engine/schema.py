@@ -1,0 +1,194 @@
+"""Pydantic models of the policy and scenario files, and the column contract of every table.
+
+The policy's ``factors`` section is built from the factor registry, so a factor's
+parameters are declared once, in its own module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from .factors import FACTORS
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Rules(Strict):
+    """Hard rules; each can be switched off."""
+
+    rank: bool = Field(True, description="a cadre's rank must reach the post's min_rank")
+    cross_province_volunteers_only: bool = Field(True, description="cross-province posts go to volunteers only")
+    pins: bool = Field(True, description="honour the pins table (pin and forbid)")
+    place_every_cadre: bool = Field(True, description="every cadre gets exactly one post")
+    fill_every_post: bool = Field(False, description="every post gets exactly its capacity")
+
+
+class SolverOptions(Strict):
+    time_limit_s: float = Field(60.0, gt=0)
+    workers: int = Field(1, ge=1, le=64)
+    seed: int = Field(0, ge=0)
+    objective_scale: int = Field(1000, ge=1, description="integer objective units per point")
+    method: Literal["auto", "cpsat"] = Field(
+        "auto", description="auto: exact flow when there are no side constraints, else CP-SAT"
+    )
+
+
+FactorsConfig = create_model(
+    "FactorsConfig",
+    __config__=ConfigDict(extra="forbid"),
+    **{name: (factor.Params | None, None) for name, factor in FACTORS.items()},
+)
+
+
+class Policy(Strict):
+    """A placement policy: which rules are hard, and each factor's weight and parameters.
+
+    A factor left out of ``factors`` is off (weight 0, no constraints).
+    """
+
+    name: str = "policy"
+    description: str = ""
+    rules: Rules = Field(default_factory=Rules)
+    factors: FactorsConfig = Field(default_factory=FactorsConfig)  # type: ignore[valid-type]
+    solver: SolverOptions = Field(default_factory=SolverOptions)
+
+    def active_factors(self) -> dict[str, Any]:
+        """Factor name -> params for every factor the policy names, in registry order."""
+        return {name: params for name in FACTORS if (params := getattr(self.factors, name)) is not None}
+
+    def override(self, changes: dict[str, Any]) -> Policy:
+        """A new policy with ``changes`` deep-merged in, validated again."""
+        return Policy.model_validate(_deep_merge(self.model_dump(exclude_unset=False), changes))
+
+
+def _deep_merge(base: dict, changes: dict) -> dict:
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+class ScenarioFile(Strict):
+    """The scenario YAML file."""
+
+    name: str
+    description: str = ""
+    policy: str | dict[str, Any] = Field(description="a policy file path, or an inline policy")
+    tables: str | dict[str, str] = Field(description="table -> file (CSV or XLSX), or one XLSX workbook")
+    policy_overrides: dict[str, Any] = Field(default_factory=dict)
+    seed: int | None = None
+
+
+# ---- table contract -------------------------------------------------------------------------
+
+ColumnKind = Literal["id", "text", "code", "float", "lon", "lat", "count", "choice", "int", "rank", "bool", "pin_kind"]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: ColumnKind
+    required: bool = True
+    default: Any = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...] = ()
+    required: bool = True
+    description: str = ""
+    references: dict[str, str] = field(default_factory=dict)
+
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec
+    for spec in (
+        TableSpec(
+            "posts",
+            (
+                Column("post_id", "id"),
+                Column("adcode", "code"),
+                Column("name", "text"),
+                Column("prefecture", "code"),
+                Column("province", "code"),
+                Column("lon", "lon"),
+                Column("lat", "lat"),
+                Column("capacity", "count", required=False, default=1),
+                Column("min_rank", "rank"),
+            ),
+            key=("post_id",),
+            description="county-level posts to fill",
+        ),
+        TableSpec(
+            "cadres",
+            (
+                Column("cadre_id", "id"),
+                Column("university_id", "id"),
+                Column("rank", "rank"),
+                Column("cross_province_ok", "bool"),
+            ),
+            key=("cadre_id",),
+            description="the cadres to place",
+            references={"university_id": "universities"},
+        ),
+        TableSpec(
+            "universities",
+            (
+                Column("university_id", "id"),
+                Column("name", "text"),
+                Column("adcode", "code"),
+                Column("lon", "lon"),
+                Column("lat", "lat"),
+                Column("budget_yuan", "float", required=False),
+            ),
+            key=("university_id",),
+            description="sending universities and their campus locations",
+        ),
+        TableSpec(
+            "preferences",
+            (Column("cadre_id", "id"), Column("choice", "choice"), Column("target", "id")),
+            key=("cadre_id", "target"),
+            description="ranked wishes: target is a post_id, a prefecture code or a province code",
+            references={"cadre_id": "cadres", "target": "wish targets"},
+        ),
+        TableSpec(
+            "partnerships",
+            (Column("university_id", "id"), Column("target", "id")),
+            key=("university_id", "target"),
+            description="university-locality agreements: target is a post_id or a prefecture code",
+            references={"university_id": "universities", "target": "agreement targets"},
+        ),
+        TableSpec(
+            "history",
+            (Column("batch", "int"), Column("university_id", "id"), Column("post_id", "id")),
+            description="earlier postings, for relay",
+            references={"university_id": "universities", "post_id": "posts"},
+        ),
+        TableSpec(
+            "pair_scores",
+            (Column("cadre_id", "id"), Column("post_id", "id"), Column("score", "float")),
+            key=("cadre_id", "post_id"),
+            required=False,
+            description="analyst-supplied extra scores",
+            references={"cadre_id": "cadres", "post_id": "posts"},
+        ),
+        TableSpec(
+            "pins",
+            (Column("cadre_id", "id"), Column("post_id", "id"), Column("kind", "pin_kind")),
+            key=("cadre_id", "post_id"),
+            required=False,
+            description="pin: the cadre must take the post; forbid: must not",
+            references={"cadre_id": "cadres", "post_id": "posts"},
+        ),
+    )
+}
