@@ -124,7 +124,7 @@ def _lexicographic_indicator(terms: Terms) -> np.ndarray | None:
 
 def _lexicographic_weight(terms: Terms) -> int:
     """A weight that makes one more lexicographic unit worth more than any objective change."""
-    return int(2 * np.abs(terms.coef).sum() // max(1, 1) + 1) if len(terms.coef) else 1
+    return int(2 * np.abs(terms.coef).sum() + 1)
 
 
 def _flow(terms: Terms, coef: np.ndarray, rules) -> FlowResult:
@@ -159,6 +159,11 @@ def lagrangian(terms: Terms, coef: np.ndarray, rules, rounds: int = LAGRANGIAN_R
     solution that happens to meet the side constraints is a candidate hint.
     """
     rows = [r for r in terms.side.values() if len(r.labels)]
+    if not rows:
+        flow = _flow(terms, coef, rules)
+        if not flow.feasible:
+            return Lagrangian(None, None, None)
+        return Lagrangian(flow.bound, flow.chosen, flow.objective)
     n_pairs = len(terms.pairs)
     row_offset = np.cumsum([0] + [len(r.labels) for r in rows])
     rhs = np.concatenate([r.rhs for r in rows]).astype(float)
@@ -205,6 +210,11 @@ def _solve_cpsat(terms, policy, lex, *, time_limit, workers, seed, log) -> Solut
     builder = cpsat.AssignmentModel(terms, rules)
     if lex is not None:
         phase = builder.solve(lex, time_limit=time_limit / 2, workers=workers, seed=seed, log=log)
+        if phase.status == "INFEASIBLE":
+            raise InfeasibleError(
+                "no allocation meets the hard rules and side constraints",
+                {"message": "CP-SAT proved the model infeasible"},
+            )
         if phase.status not in ("OPTIMAL",):
             raise NoSolutionError(
                 f"could not prove the most relay postings that can be kept within {time_limit / 2:g} s"
@@ -214,10 +224,13 @@ def _solve_cpsat(terms, policy, lex, *, time_limit, workers, seed, log) -> Solut
         kept = int(round(phase.objective))
         builder.add_at_least(lex, kept)
         lex_value = {"relay postings kept": kept}
-    relaxed = lagrangian(terms, terms.coef, rules) if lex is None else Lagrangian(None, None, None)
+    use_relaxation = policy.solver.use_relaxation and lex is None
+    relaxed = lagrangian(terms, terms.coef, rules) if use_relaxation else Lagrangian(None, None, None)
     stats["lagrangian_bound"] = relaxed.bound
     stats["hint_objective"] = relaxed.hint_objective
-    if relaxed.bound is not None and relaxed.hint_objective is not None and relaxed.hint_objective >= relaxed.bound:
+    certified = relaxed.bound is not None and relaxed.hint_objective is not None and relaxed.hint_objective >= relaxed.bound
+    if certified and policy.solver.method == "auto":
+        stats["seconds"] = time.perf_counter() - start
         return Solution(relaxed.hint, "OPTIMAL", "lagrangian duality", relaxed.hint_objective, relaxed.bound, lex_value, stats)
     if relaxed.bound is not None:
         builder.bound_objective(terms.coef, relaxed.bound)

@@ -34,7 +34,10 @@ class SolverOptions(Strict):
     seed: int = Field(0, ge=0)
     objective_scale: int = Field(1000, ge=1, description="integer objective units per point")
     method: Literal["auto", "cpsat"] = Field(
-        "auto", description="auto: exact flow when there are no side constraints, else CP-SAT"
+        "auto", description="auto: exact flow when there are no side constraints, else CP-SAT; cpsat: always CP-SAT"
+    )
+    use_relaxation: bool = Field(
+        True, description="give CP-SAT the flow/Lagrangian relaxation's allocation as hint and its bound"
     )
 
 
