@@ -78,6 +78,16 @@ def _base_pairs(inst: Instance, volunteers_only: bool) -> PairTable:
     return inst.pairs(cadre[order], post[order])
 
 
+def must_place(inst: Instance, rules) -> np.ndarray:
+    """Cadres that must get a post: every cadre under place_every_cadre, else those a pin sends somewhere."""
+    must = np.full(inst.n_cadres, bool(rules.place_every_cadre))
+    pins = inst.tables.get("pins")
+    if rules.pins and pins is not None and len(pins):
+        pinned = pins["kind"].to_numpy(str) == "pin"
+        must[inst.cadre_index(pins["cadre_id"].to_numpy(str)[pinned])] = True
+    return must
+
+
 def _below_rank(pairs: PairTable) -> np.ndarray:
     inst = pairs.instance
     return inst.cadre_rank[pairs.cadre] < inst.post_min_rank[pairs.post]

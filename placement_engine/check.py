@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .candidates import pair_rules
+from .candidates import must_place, pair_rules
 from .errors import InputError, Problem
 from .evaluate import allocation_table, assigned_pairs, factor_params
 from .factors import FACTORS
@@ -72,6 +72,9 @@ def check_allocation(scenario: Scenario, table: pd.DataFrame, summary: dict[str,
 
     if policy.rules.place_every_cadre:
         violations += [f"{inst.cadre_id[i]}: not placed, but every cadre must be" for i in np.flatnonzero(post_of_cadre < 0)]
+    else:
+        left_out = must_place(inst, policy.rules) & (post_of_cadre < 0)
+        violations += [f"{inst.cadre_id[i]}: not placed, but a pin sends the cadre to a post" for i in np.flatnonzero(left_out)]
     load = np.bincount(pairs.post, minlength=inst.n_posts)
     over = np.flatnonzero(load > inst.post_capacity)
     violations += [f"{inst.post_id[p]}: {load[p]} cadres for capacity {inst.post_capacity[p]}" for p in over]

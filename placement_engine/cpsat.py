@@ -15,6 +15,7 @@ from typing import Any, Callable
 import numpy as np
 from ortools.sat.python import cp_model, cp_model_helper
 
+from .candidates import must_place
 from .schema import Rules
 
 STATUS = {
@@ -49,11 +50,12 @@ class AssignmentModel:
         proto.variables.extend([template] * self.n_pairs)
 
         bounds = np.searchsorted(pairs.cadre, np.arange(inst.n_cadres + 1))
-        for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            if stop == start and not rules.place_every_cadre:
+        must = must_place(inst, rules).tolist()
+        for cadre, (start, stop) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+            if stop == start and not must[cadre]:
                 continue
             literals = proto.constraints.add()
-            target = literals.exactly_one if rules.place_every_cadre else literals.at_most_one
+            target = literals.exactly_one if must[cadre] else literals.at_most_one
             target.literals.extend(range(start, stop))
 
         by_post = np.argsort(pairs.post, kind="stable")

@@ -69,7 +69,7 @@ def allocation_table(instance: Instance, policy: Policy, post_of_cadre: np.ndarr
         points = np.zeros(instance.n_cadres)
         weight = params[name].weight
         if weight:
-            points[placed] = weight * factor.scores(pairs, params[name])
+            points[placed] = weight * factor.scores(pairs, params[name]) + 0.0  # no negative zeros
         table[f"score_{name}"] = points
         total += points
     table["score_total"] = total

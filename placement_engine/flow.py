@@ -38,21 +38,26 @@ def solve_transportation(
     coef: np.ndarray,
     n_cadres: int,
     capacity: np.ndarray,
-    place_every_cadre: bool,
+    place_every_cadre: bool | np.ndarray,
     fill_every_post: bool,
 ) -> FlowResult:
-    """Maximise ``sum(coef[a] * x[a])`` over 0/1 pair variables with the assignment rows."""
+    """Maximise ``sum(coef[a] * x[a])`` over 0/1 pair variables with the assignment rows.
+
+    ``place_every_cadre`` is one flag for all cadres, or one per cadre (pinned cadres must be placed).
+    """
     n_posts = len(capacity)
     sink = n_cadres + n_posts
     tails = [cadre.astype(np.int64)]
     heads = [n_cadres + post.astype(np.int64)]
     caps = [np.ones(len(cadre), np.int64)]
     costs = [-coef.astype(np.int64)]
-    if not place_every_cadre:
-        tails.append(np.arange(n_cadres, dtype=np.int64))
-        heads.append(np.full(n_cadres, sink, np.int64))
-        caps.append(np.ones(n_cadres, np.int64))
-        costs.append(np.zeros(n_cadres, np.int64))
+    must_place = np.broadcast_to(np.asarray(place_every_cadre, bool), (n_cadres,))
+    optional = np.flatnonzero(~must_place).astype(np.int64)
+    if len(optional):
+        tails.append(optional)
+        heads.append(np.full(len(optional), sink, np.int64))
+        caps.append(np.ones(len(optional), np.int64))
+        costs.append(np.zeros(len(optional), np.int64))
     if not fill_every_post:
         tails.append(n_cadres + np.arange(n_posts, dtype=np.int64))
         heads.append(np.full(n_posts, sink, np.int64))
@@ -66,7 +71,7 @@ def solve_transportation(
     supply[sink] = -int(supply[:sink].sum())
 
     n_pairs = len(cadre)
-    if supply[sink] > 0 or (supply[sink] < 0 and place_every_cadre and fill_every_post):
+    if supply[sink] > 0 or (supply[sink] < 0 and must_place.all() and fill_every_post):
         return FlowResult(False, np.zeros(n_pairs, np.int64), 0, 0, "UNBALANCED")
     solver = min_cost_flow.SimpleMinCostFlow()
     arcs = solver.add_arcs_with_capacity_and_unit_cost(tail, head, cap, cost)

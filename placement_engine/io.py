@@ -56,12 +56,13 @@ def load_scenario(path: str | Path, policy: str | Path | Policy | None = None) -
     if isinstance(policy, Policy):
         policy_obj = policy
     else:
-        policy_source: str | dict = str(policy) if policy is not None else spec.policy
+        # a policy given by the caller is relative to the working folder, not the scenario's
+        policy_source: str | dict = str(Path(policy).absolute()) if policy is not None else spec.policy
         policy_obj = _load_policy_source(policy_source, base, files, problems)
     if policy_obj is not None and spec.policy_overrides:
         policy_obj = _apply_overrides(policy_obj, spec.policy_overrides, path.name, problems)
 
-    frames, table_files = _read_tables(spec.tables, base, problems)
+    frames, table_files = _read_tables(spec.tables, base, problems, path.name)
     files.update(table_files)
     tables = _validate_tables(frames, {name: _display(p, base) for name, p in table_files.items()}, problems)
     if policy_obj is not None and tables is not None:
@@ -87,7 +88,13 @@ def scenario_from_tables(
     problems: list[Problem] = []
     if isinstance(policy, dict) or policy is None:
         policy = _validate_model(Policy, policy or {}, "policy", problems)
-    frames = {key: _as_text(frame) for key, frame in tables.items()}
+    for key in tables:
+        if key not in TABLES:
+            problems.append(Problem(key, "", f"a table name (one of {', '.join(TABLES)})", repr(key)))
+    for key, spec in TABLES.items():
+        if spec.required and key not in tables:
+            problems.append(Problem(key, "", "a data frame for this required table", "nothing"))
+    frames = {key: _as_text(frame) for key, frame in tables.items() if key in TABLES}
     checked = _validate_tables(frames, {key: key for key in frames}, problems)
     if policy is not None and checked is not None:
         problems += _factor_problems(checked, policy)
@@ -113,7 +120,7 @@ def sha256(path: str | Path) -> str:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """CSV with fixed formatting, so identical tables give identical bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+    frame.to_csv(path, index=False, lineterminator="\n")
 
 
 def write_json(data: Any, path: Path) -> None:
@@ -162,9 +169,21 @@ def _read_yaml(path: Path, shown: str, problems: list[Problem]) -> Any:
         problems.append(Problem(shown, where, "valid YAML", str(getattr(error, "problem", error))))
         return None
     if not isinstance(data, dict):
-        problems.append(Problem(shown, "", "a mapping of keys to values", type(data).__name__))
+        problems.append(Problem(shown, "", "a mapping of keys to values", _describe_document(data)))
         return None
     return data
+
+
+def _describe_document(data: Any) -> str:
+    if data is None:
+        return "an empty document"
+    if isinstance(data, list):
+        return f"a list of {len(data)} item{'s' if len(data) != 1 else ''}"
+    return f"a single value {_short(repr(data))}"
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _read_text(path: Path, shown: str, problems: list[Problem]) -> str | None:
@@ -176,8 +195,14 @@ def _read_text(path: Path, shown: str, problems: list[Problem]) -> str | None:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         bad = data[error.start]
+        line = data.count(b"\n", 0, error.start) + 1
         problems.append(
-            Problem(shown, f"byte {error.start}", "UTF-8 text", f"byte 0x{bad:02x} (is the file saved as GBK?)")
+            Problem(
+                shown,
+                f"line {line} (byte {error.start})",
+                "UTF-8 text",
+                f"byte 0x{bad:02x} (is the file saved as GBK?)",
+            )
         )
         return None
 
@@ -186,26 +211,55 @@ def _validate_model(model: type[BaseModel], data: Any, shown: str, problems: lis
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems.extend(_pydantic_problems(model, error, shown))
+        problems.extend(_pydantic_problems(model, error, shown, data))
         return None
 
 
-def _pydantic_problems(model: type[BaseModel], error: ValidationError, shown: str) -> list[Problem]:
-    found = []
+# pydantic names the branch of a union it tried ("str", "dict[str,str]") inside error locations
+_UNION_TAG = re.compile(r"^(str|int|float|bool|none|[a-z_-]+\[.*\])$")
+
+
+def _user_loc(loc: tuple, data: Any) -> list[str]:
+    """The error location as the user wrote it: union-branch tags dropped."""
+    out, node = [], data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and _UNION_TAG.match(part):
+            continue
+        else:
+            node = None
+        out.append(str(part))
+    return out
+
+
+def _pydantic_problems(model: type[BaseModel], error: ValidationError, shown: str, data: Any = None) -> list[Problem]:
+    found: dict[tuple[str, str], Problem] = {}
     for item in error.errors():
-        loc = [str(part) for part in item["loc"]]
+        loc = _user_loc(item["loc"], data)
         key = ".".join(loc)
         if item["type"] == "extra_forbidden":
             known = _known_keys(model, loc[:-1])
             what = "a factor name" if loc[:-1] == ["factors"] else "a known key"
             expected = f"{what} (one of {', '.join(known)})" if known else "no such key"
-            found.append(Problem(shown, f"key {key}", expected, f"unknown key {loc[-1]!r}"))
+            problem = Problem(shown, f"key {key}", expected, f"unknown key {loc[-1]!r}")
         elif item["type"] == "missing":
-            found.append(Problem(shown, f"key {key}", "a value (required)", "nothing"))
+            problem = Problem(shown, f"key {key}", "a value (required)", "nothing")
         else:
             expected = re.sub(r"^(Input should be|Value error,)\s*", "", item["msg"]).strip()
-            found.append(Problem(shown, f"key {key}", expected, repr(item.get("input"))))
-    return found
+            expected = re.sub(r",\s*(unable|got)\b.*$", "", expected)
+            if expected.startswith(("greater", "less")):
+                expected = f"a number {expected}"
+            problem = Problem(shown, f"key {key}", expected, _short(repr(item.get("input"))))
+        earlier = found.get((problem.location, problem.got))
+        if earlier is not None and earlier.expected != problem.expected:  # two branches of one union
+            problem = Problem(shown, problem.location, f"{earlier.expected} or {problem.expected}", problem.got)
+        found[(problem.location, problem.got)] = problem
+    keys = [p.location for p in found.values()]
+    # a union branch failing inside a key also fails the key as a whole: report the inner problem only
+    return [p for p in found.values() if not any(k.startswith(p.location + ".") for k in keys)]
 
 
 def _known_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
@@ -237,7 +291,7 @@ def _apply_overrides(policy: Policy, overrides: dict, shown: str, problems: list
     try:
         return policy.override(overrides)
     except ValidationError as error:
-        problems.extend(_pydantic_problems(Policy, error, f"{shown} policy_overrides"))
+        problems.extend(_pydantic_problems(Policy, error, f"{shown} policy_overrides", overrides))
         return None
 
 
@@ -256,7 +310,7 @@ def _display(path: Path, base: Path) -> str:
 
 
 def _read_tables(
-    source: str | dict[str, str], base: Path, problems: list[Problem]
+    source: str | dict[str, str], base: Path, problems: list[Problem], scenario: str = "scenario"
 ) -> tuple[dict[str, pd.DataFrame | None], dict[str, Path]]:
     if isinstance(source, str):
         paths = {name: base / source for name in TABLES}
@@ -264,12 +318,12 @@ def _read_tables(
     else:
         unknown = sorted(set(source) - set(TABLES))
         for name in unknown:
-            problems.append(Problem("scenario", f"key tables.{name}", f"a table name (one of {', '.join(TABLES)})", repr(name)))
+            problems.append(Problem(scenario, f"key tables.{name}", f"a table name (one of {', '.join(TABLES)})", repr(name)))
         paths = {name: base / source[name] for name in TABLES if name in source}
         workbook_only = False
         for name, spec in TABLES.items():
             if spec.required and name not in source:
-                problems.append(Problem("scenario", f"key tables.{name}", "a file for this required table", "nothing"))
+                problems.append(Problem(scenario, f"key tables.{name}", "a file for this required table", "nothing"))
     frames: dict[str, pd.DataFrame | None] = {}
     used: dict[str, Path] = {}
     for name, path in paths.items():
@@ -284,20 +338,44 @@ def _read_tables(
 def _read_table(path: Path, name: str, shown: str, must_exist: bool, problems: list[Problem]) -> pd.DataFrame | None:
     if path.suffix.lower() in EXCEL_SUFFIXES:
         if not path.is_file():
-            problems.append(Problem(shown, "", "an existing file", "no such file"))
+            _add_once(problems, Problem(shown, "", "an existing file", "no such file"))
             return None
-        with pd.ExcelFile(path) as book:
-            if name not in book.sheet_names:
-                if must_exist:
-                    problems.append(Problem(shown, f"sheet {name}", f"a sheet named {name!r}", f"sheets {book.sheet_names}"))
-                return None
-            frame = pd.read_excel(book, sheet_name=name, dtype=str, keep_default_na=False)
+        try:
+            with pd.ExcelFile(path) as book:
+                if name not in book.sheet_names:
+                    if must_exist:
+                        sheets = ", ".join(map(str, book.sheet_names))
+                        problems.append(Problem(shown, f"sheet {name}", f"a sheet named {name!r}", f"sheets {sheets}"))
+                    return None
+                frame = pd.read_excel(book, sheet_name=name, dtype=str, keep_default_na=False)
+        except Exception:  # noqa: BLE001 - any unreadable workbook is an input problem
+            unreadable = Problem(shown, "", "an Excel workbook (.xlsx or .xlsm)", "a file that cannot be read as one")
+            _add_once(problems, unreadable)
+            return None
         return _as_text(frame)
     text = _read_text(path, shown, problems)
     if text is None:
         return None
-    frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    try:
+        frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        problems.append(Problem(shown, "", "a header row with the column names", "an empty file"))
+        return None
+    except pd.errors.ParserError as error:
+        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
+        if ragged:
+            fields, line, saw = ragged.groups()
+            problems.append(Problem(shown, f"row {line}", f"{fields} cells, as in the header row", f"{saw} cells"))
+        else:
+            problems.append(Problem(shown, "", "a readable CSV table", str(error).strip()))
+        return None
     return _as_text(frame)
+
+
+def _add_once(problems: list[Problem], problem: Problem) -> None:
+    """One workbook serves several tables; say what is wrong with it once."""
+    if problem not in problems:
+        problems.append(problem)
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -329,7 +407,7 @@ class _Collector:
         self.problems = problems
 
     def cells(self, shown: str, column: str, bad_rows: np.ndarray, values: np.ndarray, expected: str, got=None):
-        describe = got or (lambda row: repr(values[row]))
+        describe = got or (lambda row: repr(str(values[row])))
         for row in bad_rows[:MAX_ROWS_PER_PROBLEM]:
             self.problems.append(Problem(shown, f"row {row + 2}, column {column}", expected, describe(row)))
         extra = len(bad_rows) - MAX_ROWS_PER_PROBLEM
@@ -400,6 +478,8 @@ def _validate_table(spec: TableSpec, frame: pd.DataFrame, shown: str, collect: _
         use_default = (text == "") & (column.default is not None)
         text = np.where(use_default, str(column.default), text)
         values, bad, expected = _parse_column(column.kind, text)
+        if column.kind == "float" and column.required:  # only an optional number (budget_yuan) may be blank
+            bad = bad | (text == "")
         if bad.any():
             collect.cells(shown, column.name, np.flatnonzero(bad), text, expected)
         out[column.name] = values
@@ -421,7 +501,7 @@ def _check_unique(spec: TableSpec, frame: pd.DataFrame, shown: str, collect: _Co
     else:
         expected = f"a unique {' + '.join(key)}"
     values = numbered[key[-1]].to_numpy(str)
-    collect.cells(shown, key[-1], dup, values, expected, got=lambda row: f"{values[row]!r} again (first at row {first[row] + 2})")
+    collect.cells(shown, key[-1], dup, values, expected, got=lambda row: f"{str(values[row])!r} again (first at row {first[row] + 2})")
 
 
 def _validate_tables(
@@ -502,6 +582,15 @@ def _check_references(tables: dict[str, pd.DataFrame], shown: dict[str, str], co
 
 
 def _check_choices(prefs: pd.DataFrame, shown: str, collect: _Collector) -> None:
-    dup = np.flatnonzero(prefs.duplicated(["cadre_id", "choice"], keep="first").to_numpy())
-    values = prefs["choice"].to_numpy()
-    collect.cells(shown, "choice", dup, values, "each choice number once per cadre", got=lambda row: f"{values[row]} again")
+    numbered = prefs.reset_index(drop=True)
+    dup = np.flatnonzero(numbered.duplicated(["cadre_id", "choice"], keep="first").to_numpy())
+    first = numbered.reset_index().groupby(["cadre_id", "choice"], sort=False)["index"].transform("min").to_numpy()
+    values, cadres = numbered["choice"].to_numpy(), numbered["cadre_id"].to_numpy(str)
+    collect.cells(
+        shown,
+        "choice",
+        dup,
+        values,
+        "each choice number once per cadre",
+        got=lambda row: f"choice {values[row]} again for cadre {str(cadres[row])!r} (first at row {first[row] + 2})",
+    )

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .candidates import must_place
 from .errors import InfeasibleError, NoSolutionError
 from .factors import FACTORS, Lexicographic, SideConstraints
 from .flow import INT64_SAFE, FlowResult, solve_transportation
@@ -135,7 +136,7 @@ def _flow(terms: Terms, coef: np.ndarray, rules) -> FlowResult:
         coef,
         inst.n_cadres,
         inst.post_capacity,
-        rules.place_every_cadre,
+        must_place(inst, rules),
         rules.fill_every_post,
     )
 

@@ -9,8 +9,9 @@ that this script reproduces them.
 What it builds (decisions are explained in the scenario YAML comments):
 - scenarios/data/shandong-2011/: the first batch. 140 in-province posts on the
   end-2011 map and 16 Qinghai posts; 156 cadres from the 47 regular undergraduate
-  universities, quotas by size; budgets set to each university's cost in the
-  unconstrained optimum of the default policy, rounded up to 1,000 yuan.
+  universities, quotas by size; budgets at 90 % of each university's spending in
+  the unconstrained optimum of the default policy, but never below its spending
+  in the allocation of least total cost, rounded up to 1,000 yuan.
 - scenarios/data/shandong-2012/: the second batch with relay. Same posts and
   agreements; a fresh pool; the history is the 2011 allocation.
 """
@@ -25,6 +26,7 @@ import pandas as pd
 
 import placement_engine as pe
 from placement_engine import data, io
+from placement_engine.factors import FACTORS
 from placement_engine.builders import posts_from_units, universities_from_reference
 from placement_engine.synth import SynthConfig, generate
 
@@ -52,6 +54,7 @@ POOL_2011 = SynthConfig(
     history_batches=0,
 )
 POOL_2012 = POOL_2011.model_copy(update={"history_batches": 0})
+BUDGET_SHARE = 0.9
 BUDGET_ROUNDING_YUAN = 1000
 
 
@@ -68,6 +71,23 @@ def shandong_universities() -> pd.DataFrame:
     return universities_from_reference(reference[reference["regular_undergrad_2011"]])
 
 
+def binding_budgets(scenario: pe.Scenario, allocation: pe.Allocation) -> np.ndarray:
+    """BUDGET_SHARE of each university's unconstrained spending, never below a feasible floor.
+
+    The floor is what the university spends in the allocation of least total cost.
+    That one allocation meets every floor at once, so the budgets stay feasible
+    together. Rounded up to BUDGET_ROUNDING_YUAN.
+    """
+    cheapest = pe.solve(scenario.with_policy(factors={name: {"weight": 0.0} for name in FACTORS} | {"cost": {"weight": 1.0}}))
+    ids = scenario.instance.university_id
+
+    def spending(table: pd.DataFrame) -> np.ndarray:
+        return table.groupby("university_id")["annual_cost_yuan"].sum().astype(float).reindex(ids).fillna(0).to_numpy()
+
+    target = np.maximum(BUDGET_SHARE * spending(allocation.table), spending(cheapest.table))
+    return (np.ceil(target / BUDGET_ROUNDING_YUAN) * BUDGET_ROUNDING_YUAN).astype(int)
+
+
 def write_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
     for name, frame in tables.items():
         io.write_csv(frame, folder / f"{name}.csv")
@@ -80,11 +100,9 @@ def build(root: Path) -> None:
     folder_2011 = root / "scenarios" / "data" / "shandong-2011"
     write_tables(folder_2011, {"posts": posts, "universities": universities, **pool})
 
-    # Budgets: what each university spends in the unconstrained optimum, rounded up.
-    allocation = pe.solve(root / "scenarios" / "shandong-2011.yaml")
-    spent = allocation.table.groupby("university_id")["annual_cost_yuan"].sum().astype(float)
-    budget = np.ceil(spent / BUDGET_ROUNDING_YUAN) * BUDGET_ROUNDING_YUAN
-    universities["budget_yuan"] = universities["university_id"].map(budget).fillna(0).astype(int)
+    scenario = pe.load_scenario(root / "scenarios" / "shandong-2011.yaml")
+    allocation = pe.solve(scenario)
+    universities["budget_yuan"] = binding_budgets(scenario, allocation)
     io.write_csv(universities, folder_2011 / "universities.csv")
 
     history = allocation.table.loc[allocation.table["post_id"] != "", ["university_id", "post_id"]]
