@@ -16,6 +16,8 @@ import numpy as np
 from ortools.sat.python import cp_model, cp_model_helper
 
 from .candidates import must_place
+from .factors import SideConstraints
+from .instance import PairTable
 from .schema import Rules
 
 STATUS = {
@@ -39,8 +41,7 @@ class CpResult:
 class AssignmentModel:
     """x[a] in {0, 1} per allowed pair; one post per cadre; capacity per post; side rows."""
 
-    def __init__(self, terms, rules: Rules):
-        pairs = terms.pairs
+    def __init__(self, pairs: PairTable, rules: Rules, rows: list[SideConstraints] = ()):
         inst = pairs.instance
         self.n_pairs = len(pairs)
         self.model = cp_model.CpModel()
@@ -67,12 +68,28 @@ class AssignmentModel:
             members = by_post[start:stop]
             self._linear(members, np.ones(len(members), np.int64), cap if rules.fill_every_post else 0, cap)
 
-        for rows in terms.side.values():
-            order = np.argsort(rows.row, kind="stable")
-            row_bounds = np.searchsorted(rows.row[order], np.arange(len(rows.labels) + 1))
-            for row, (start, stop) in enumerate(zip(row_bounds[:-1].tolist(), row_bounds[1:].tolist())):
-                members = order[start:stop]
-                self._linear(rows.pair[members], rows.coef[members], None, int(rows.rhs[row]))
+        for side in rows:
+            self.add_rows(side)
+
+    def add_rows(self, rows: SideConstraints, elastic: bool = False) -> list[int]:
+        """Add ``sum(coef * x) <= rhs`` per row; with ``elastic``, ``<= rhs + slack`` and return the slack variables."""
+        order = np.argsort(rows.row, kind="stable")
+        row_bounds = np.searchsorted(rows.row[order], np.arange(len(rows.labels) + 1))
+        slacks = []
+        for row, (start, stop) in enumerate(zip(row_bounds[:-1].tolist(), row_bounds[1:].tolist())):
+            members = order[start:stop]
+            variables, coefs = rows.pair[members], rows.coef[members]
+            if elastic:
+                slack = self._new_variable(0, int(np.abs(coefs).sum()) + abs(int(rows.rhs[row])))
+                slacks.append(slack)
+                variables, coefs = np.append(variables, slack), np.append(coefs, -1)
+            self._linear(variables, coefs, None, int(rows.rhs[row]))
+        return slacks
+
+    def _new_variable(self, lower: int, upper: int) -> int:
+        variable = self.model.proto.variables.add()
+        variable.domain.extend([int(lower), int(upper)])
+        return len(self.model.proto.variables) - 1
 
     def _linear(self, variables: np.ndarray, coefs: np.ndarray, lower: int | None, upper: int | None) -> None:
         constraint = self.model.proto.constraints.add()
@@ -81,10 +98,6 @@ class AssignmentModel:
         lo = int(lower) if lower is not None else cp_model.INT_MIN
         hi = int(upper) if upper is not None else cp_model.INT_MAX
         constraint.linear.domain.extend([lo, hi])
-
-    def add_at_least(self, coef: np.ndarray, value: int) -> None:
-        nonzero = np.flatnonzero(coef)
-        self._linear(nonzero, coef[nonzero], value, None)
 
     def bound_objective(self, coef: np.ndarray, upper: int) -> None:
         nonzero = np.flatnonzero(coef)

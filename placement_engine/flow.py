@@ -30,6 +30,8 @@ class FlowResult:
     objective: int  # sum of coef over chosen pairs
     bound: int  # dual bound on the maximum of sum(coef * x)
     status: str  # the flow solver's own status name
+    real_bound: float | None = None  # dual bound on the maximum of sum(real_coef * x), if asked
+    reduced: np.ndarray | None = None  # per pair: how much forcing it in lowers real_bound at least
 
 
 def solve_transportation(
@@ -40,10 +42,14 @@ def solve_transportation(
     capacity: np.ndarray,
     place_every_cadre: bool | np.ndarray,
     fill_every_post: bool,
+    real_coef: np.ndarray | None = None,
 ) -> FlowResult:
     """Maximise ``sum(coef[a] * x[a])`` over 0/1 pair variables with the assignment rows.
 
     ``place_every_cadre`` is one flag for all cadres, or one per cadre (pinned cadres must be placed).
+    ``real_coef``: real-valued coefficients that ``coef`` rounds. The same potentials then
+    also certify a bound for them (valid whatever the rounding), and give each pair's
+    reduced cost: forcing pair ``a`` in lowers that bound by at least ``reduced[a]``.
     """
     n_posts = len(capacity)
     sink = n_cadres + n_posts
@@ -85,7 +91,13 @@ def solve_transportation(
     objective = int(coef[chosen > 0].sum())
     potential = residual_potentials(tail, head, cap, cost, flow, sink + 1)
     bound = -dual_value(tail, head, cap, cost, supply, potential)
-    return FlowResult(True, chosen, objective, bound, name)
+    result = FlowResult(True, chosen, objective, bound, name)
+    if real_coef is not None:
+        real_cost = cost.astype(float)
+        real_cost[:n_pairs] = -real_coef
+        result.real_bound = -dual_value(tail, head, cap, real_cost, supply, potential)
+        result.reduced = (real_cost + potential[tail] - potential[head])[:n_pairs]
+    return result
 
 
 def residual_potentials(tail, head, cap, cost, flow, n_nodes: int, max_rounds: int | None = None) -> np.ndarray:
@@ -112,11 +124,12 @@ def residual_potentials(tail, head, cap, cost, flow, n_nodes: int, max_rounds: i
     return dist  # still changing: the bound this gives is valid but loose
 
 
-def dual_value(tail, head, cap, cost, supply, potential) -> int:
+def dual_value(tail, head, cap, cost, supply, potential):
     """Value of the dual LP solution given by node potentials: a lower bound on the min cost.
 
     Dual: max sum_v b_v y_v - sum_a u_a w_a  s.t.  y_tail - y_head - w_a <= c_a, w >= 0.
     With y = -potential and w_a = max(0, -(c_a + potential_tail - potential_head)) it is feasible.
     """
     reduced = cost + potential[tail] - potential[head]
-    return int(-(supply * potential).sum() - (cap * np.maximum(0, -reduced)).sum())
+    value = -(supply * potential).sum() - (cap * np.maximum(0, -reduced)).sum()
+    return int(value) if np.issubdtype(np.asarray(cost).dtype, np.integer) else float(value)

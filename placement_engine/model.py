@@ -30,6 +30,9 @@ from .instance import Instance, PairTable
 from .schema import Policy
 
 LAGRANGIAN_ROUNDS = 40
+MAX_REPAIRS = 3
+REPAIR_DOUBLINGS = 30
+TIGHTEN_PASSES = 10
 
 
 @dataclass
@@ -48,15 +51,61 @@ class Terms:
     def has_side_constraints(self) -> bool:
         return any(len(rows.labels) for rows in self.side.values())
 
+    def subset(self, mask: np.ndarray) -> Terms:
+        """The same terms over the pairs where ``mask`` holds (side rows re-indexed)."""
+        return Terms(
+            self.pairs.subset(mask),
+            {name: values[mask] for name, values in self.weighted.items()},
+            self.total[mask],
+            self.coef[mask],
+            self.scale,
+            {name: restrict_rows(rows, mask) for name, rows in self.side.items()},
+            [Lexicographic(lex.name, lex.indicator[mask], lex.description) for lex in self.lexicographic],
+        )
 
-def build_terms(pairs: PairTable, policy: Policy) -> Terms:
+
+def restrict_rows(rows: SideConstraints, mask: np.ndarray) -> SideConstraints:
+    """Side rows over the pairs where ``mask`` holds, with pair indices renumbered."""
+    new_index = np.cumsum(mask) - 1
+    keep = mask[rows.pair]
+    return SideConstraints(rows.labels, rows.rhs, rows.row[keep], new_index[rows.pair[keep]], rows.coef[keep], rows.unit)
+
+
+class ScoreCache:
+    """Raw factor scores over one set of pairs, keyed by the parameters other than the weight.
+
+    A weight sweep changes only weights, so every point after the first reuses the
+    scores; only the weighted sum and its rounding are recomputed.
+    """
+
+    def __init__(self, pairs: PairTable):
+        self.pairs = pairs
+        self._scores: dict[tuple[str, str], np.ndarray] = {}
+        self.hits = 0
+
+    def scores(self, name: str, params) -> np.ndarray:
+        key = (name, params.model_dump_json(exclude={"weight"}))
+        if key in self._scores:
+            self.hits += 1
+        else:
+            self._scores[key] = FACTORS[name].scores(self.pairs, params)
+        return self._scores[key]
+
+
+def build_terms(pairs: PairTable, policy: Policy, cache: ScoreCache | None = None) -> Terms:
     """Weighted factor scores and integer coefficients for the allowed pairs (vectorised)."""
+    if cache is not None and cache.pairs is not pairs:
+        raise ValueError("the score cache belongs to another set of pairs")
     weighted = {}
     side = {}
     lexicographic = []
     for name, params in policy.active_factors().items():
         factor = FACTORS[name]
-        weighted[name] = params.weight * factor.scores(pairs, params) if params.weight else np.zeros(len(pairs))
+        if params.weight:
+            raw = cache.scores(name, params) if cache is not None else factor.scores(pairs, params)
+            weighted[name] = params.weight * raw
+        else:
+            weighted[name] = np.zeros(len(pairs))
         rows = factor.side_constraints(pairs, params)
         if rows is not None:
             side[name] = rows
@@ -128,7 +177,7 @@ def _lexicographic_weight(terms: Terms) -> int:
     return int(2 * np.abs(terms.coef).sum() + 1)
 
 
-def _flow(terms: Terms, coef: np.ndarray, rules) -> FlowResult:
+def _flow(terms: Terms, coef: np.ndarray, rules, real_coef: np.ndarray | None = None) -> FlowResult:
     inst = terms.pairs.instance
     return solve_transportation(
         terms.pairs.cadre,
@@ -138,114 +187,270 @@ def _flow(terms: Terms, coef: np.ndarray, rules) -> FlowResult:
         inst.post_capacity,
         must_place(inst, rules),
         rules.fill_every_post,
+        real_coef=real_coef,
     )
 
 
-# ---- side constraints: Lagrangian bound and hint, then CP-SAT ---------------------------------
+# ---- side constraints: Lagrangian bound and hint, reduced-cost fixing, then CP-SAT ----------
 
 
 @dataclass
 class Lagrangian:
     bound: int | None  # valid upper bound on the constrained optimum (scaled units)
-    hint: np.ndarray | None  # best allocation found that meets every side constraint
+    hint: np.ndarray | None  # best allocation found that meets every side row
     hint_objective: int | None
+    reduced: np.ndarray | None  # per pair, at the best multipliers: forcing it lowers ``real_bound`` this much
+    real_bound: float | None
+    rounds: int = 0
 
 
-def lagrangian(terms: Terms, coef: np.ndarray, rules, rounds: int = LAGRANGIAN_ROUNDS) -> Lagrangian:
-    """Subgradient search on the multipliers of the side constraints.
+@dataclass
+class StackedRows:
+    """All side rows ``A x <= b`` as one sparse matrix in coordinate form."""
 
-    For multipliers lam >= 0, max sum (coef - A^T lam) x + lam.b over the assignment
-    polytope is an upper bound on the constrained optimum; the flow computes it
-    exactly (its duality bound is used, so the value is certified). Every flow
-    solution that happens to meet the side constraints is a candidate hint.
+    rhs: np.ndarray
+    row: np.ndarray
+    pair: np.ndarray
+    coef: np.ndarray
+
+    @classmethod
+    def of(cls, rows: list[SideConstraints]) -> StackedRows:
+        offsets = np.cumsum([0] + [len(r.labels) for r in rows])
+        return cls(
+            np.concatenate([r.rhs for r in rows]).astype(float),
+            np.concatenate([r.row + off for r, off in zip(rows, offsets)]).astype(np.int64),
+            np.concatenate([r.pair for r in rows]).astype(np.int64),
+            np.concatenate([r.coef for r in rows]).astype(float),
+        )
+
+    def excess(self, chosen: np.ndarray) -> np.ndarray:
+        """A x - b: positive entries are violated rows."""
+        return np.bincount(self.row, weights=self.coef * chosen[self.pair], minlength=len(self.rhs)) - self.rhs
+
+    def penalty(self, lam: np.ndarray, n_pairs: int) -> np.ndarray:
+        """A^T lam, per pair."""
+        return np.bincount(self.pair, weights=self.coef * lam[self.row], minlength=n_pairs)
+
+
+def lagrangian(
+    terms: Terms, coef: np.ndarray, side: list[SideConstraints], rules, rounds: int = LAGRANGIAN_ROUNDS
+) -> Lagrangian:
+    """Subgradient search on the multipliers of the side rows, each step one exact flow.
+
+    For multipliers lam >= 0, L(lam) = max (coef - A^T lam) x + lam b over the
+    assignment polytope bounds the constrained optimum from above; the flow's node
+    potentials certify L(lam) exactly, with no allowance for rounding. Steps follow
+    Polyak's rule towards the best allocation found, halving when the bound stalls.
+    Allocations that meet the rows become hints; when a step's allocation breaks
+    some rows, doubling those rows' multipliers a few times usually repairs it.
     """
-    rows = [r for r in terms.side.values() if len(r.labels)]
+    rows = [r for r in side if len(r.labels)]
     if not rows:
-        flow = _flow(terms, coef, rules)
+        flow = _flow(terms, coef, rules, real_coef=coef.astype(float))
         if not flow.feasible:
-            return Lagrangian(None, None, None)
-        return Lagrangian(flow.bound, flow.chosen, flow.objective)
+            return Lagrangian(None, None, None, None, None)
+        return Lagrangian(flow.bound, flow.chosen, flow.objective, flow.reduced, flow.real_bound, 1)
+    stacked = StackedRows.of(rows)
     n_pairs = len(terms.pairs)
-    row_offset = np.cumsum([0] + [len(r.labels) for r in rows])
-    rhs = np.concatenate([r.rhs for r in rows]).astype(float)
-    a_row = np.concatenate([r.row + off for r, off in zip(rows, row_offset)])
-    a_pair = np.concatenate([r.pair for r in rows])
-    a_coef = np.concatenate([r.coef for r in rows]).astype(float)
-    lam = np.zeros(len(rhs))
-    best_bound: int | None = None
-    hint = None
-    hint_objective = None
-    step = None
-    for _ in range(rounds):
-        penalty = np.bincount(a_pair, weights=a_coef * lam[a_row], minlength=n_pairs)
-        adjusted = np.floor(coef - penalty).astype(np.int64)
-        flow = _flow(terms, adjusted, rules)
+    lam = np.zeros(len(stacked.rhs))
+    # a first multiplier for a repaired row: one row unit is worth a typical pair coefficient
+    scale = 1.0
+    if n_pairs and len(stacked.coef):
+        scale = float(np.median(np.abs(coef))) / max(float(np.median(np.abs(stacked.coef))), 1e-9)
+    best = Lagrangian(None, None, None, None, None)
+    theta, stalled, repairs = 2.0, 0, 0
+
+    def consider(chosen: np.ndarray) -> bool:
+        if (stacked.excess(chosen.astype(float)) > 1e-9).any():
+            return False
+        objective = int(coef[chosen > 0].sum())
+        if best.hint_objective is None or objective > best.hint_objective:
+            best.hint, best.hint_objective = chosen.copy(), objective
+        return True
+
+    for round_number in range(rounds):
+        best.rounds = round_number + 1
+        real = coef - stacked.penalty(lam, n_pairs)
+        flow = _flow(terms, np.rint(real).astype(np.int64), rules, real_coef=real)
         if not flow.feasible:
             break
-        # coef - penalty <= adjusted + 1 per pair; bound each pair's rounding by at most one unit per cadre
-        bound = flow.bound + int(np.ceil(lam @ rhs)) + terms.pairs.instance.n_cadres
-        best_bound = bound if best_bound is None else min(best_bound, bound)
-        chosen = flow.chosen.astype(float)
-        lhs = np.bincount(a_row, weights=a_coef * chosen[a_pair], minlength=len(rhs))
-        violation = lhs - rhs
-        if (violation <= 0).all():
-            objective = int(coef[flow.chosen > 0].sum())
-            if hint_objective is None or objective > hint_objective:
-                hint, hint_objective = flow.chosen.copy(), objective
-        gap = best_bound - (hint_objective if hint_objective is not None else bound - max(abs(bound), 1))
-        norm = float(violation @ violation)
-        if norm == 0 or (hint_objective is not None and best_bound <= hint_objective):
+        value = flow.real_bound + float(lam @ stacked.rhs)
+        if best.real_bound is None or value < best.real_bound:
+            best.real_bound, best.reduced, stalled = value, flow.reduced, 0
+        else:
+            stalled += 1
+            if stalled >= 3:
+                theta, stalled = theta / 2, 0
+        excess = stacked.excess(flow.chosen.astype(float))
+        if not consider(flow.chosen) and repairs < MAX_REPAIRS:
+            repairs += 1
+            _repair(terms, coef, stacked, lam, scale, flow.chosen, rules, consider)
+        upper = _floor_bound(best.real_bound)
+        if best.hint_objective is not None and upper <= best.hint_objective:
             break
-        step = max(gap, 1) / norm if step is None else min(step, max(gap, 1) / norm)
-        lam = np.maximum(0.0, lam + 2.0 * step * violation)
-    return Lagrangian(best_bound, hint, hint_objective)
+        target = best.hint_objective if best.hint_objective is not None else value - 0.01 * max(abs(value), 1.0)
+        norm = float(excess @ excess)
+        if norm == 0:
+            break
+        lam = np.maximum(0.0, lam + theta * max(value - target, 1.0) / norm * excess)
+    best.bound = _floor_bound(best.real_bound) if best.real_bound is not None else None
+    return best
 
 
-def _solve_cpsat(terms, policy, lex, *, time_limit, workers, seed, log) -> Solution:
+def _repair(terms, coef, stacked: StackedRows, lam, scale: float, chosen, rules, consider) -> None:
+    """Double the multipliers of the rows ``chosen`` breaks until an allocation meets them all."""
+    trial = lam.copy()
+    for _ in range(REPAIR_DOUBLINGS):
+        violated = stacked.excess(chosen.astype(float)) > 1e-9
+        if not violated.any():
+            consider(chosen)
+            return
+        trial[violated] = np.maximum(2 * trial[violated], scale)
+        attempt = _flow(terms, np.rint(coef - stacked.penalty(trial, len(terms.pairs))).astype(np.int64), rules)
+        if not attempt.feasible:
+            return
+        chosen = attempt.chosen
+
+
+def _floor_bound(value: float) -> int:
+    """The integer bound implied by a real one; the margin covers floating-point summation error."""
+    return int(np.floor(value + 1e-3))
+
+
+def tighten(terms: Terms, side: list[SideConstraints], rules) -> np.ndarray:
+    """Pairs that can appear in some allocation meeting the side rows (row-wise bound tightening).
+
+    A cadre adds at most one pair's coefficient to a row. At the least it adds the
+    smallest coefficient of its pairs in the row when it must be placed and all its
+    pairs are in the row, else min(0, that). A pair whose coefficient, plus the
+    least every other cadre adds, already exceeds the row's limit is in no feasible
+    allocation. Removing pairs can raise the least contributions, so this repeats.
+    This is what makes the flow relaxation of per-university budgets tight enough
+    to be useful.
+    """
+    pairs = terms.pairs
+    n_cadres = pairs.instance.n_cadres
+    must = must_place(pairs.instance, rules)
+    keep = np.ones(len(pairs), bool)
+    for _ in range(TIGHTEN_PASSES):
+        removed = False
+        live_pairs = np.bincount(pairs.cadre[keep], minlength=n_cadres)
+        for rows in side:
+            live = np.flatnonzero(keep[rows.pair])
+            if not len(live):
+                continue
+            cadre = pairs.cadre[rows.pair[live]]
+            keys, entry = np.unique(rows.row[live].astype(np.int64) * n_cadres + cadre, return_inverse=True)
+            least = np.full(len(keys), np.inf)
+            np.minimum.at(least, entry, rows.coef[live].astype(float))
+            key_cadre = keys % n_cadres
+            covers = must[key_cadre] & (np.bincount(entry, minlength=len(keys)) == live_pairs[key_cadre])
+            least = np.where(covers, least, np.minimum(least, 0.0))
+            total = np.bincount(keys // n_cadres, weights=least, minlength=len(rows.labels))
+            row = rows.row[live]
+            over = rows.coef[live] + total[row] - least[entry] > rows.rhs[row] + 1e-9
+            if over.any():
+                keep[rows.pair[live[over]]] = False
+                removed = True
+        if not removed:
+            break
+    return keep
+
+
+def _solve_constrained(terms, rules, coef, side, *, method, use_relaxation, time_limit, workers, seed, log, label):
+    """max coef.x subject to the assignment rows and ``side`` (all rows <=); returns (Solution-like parts)."""
+    start = time.perf_counter()
+    feasible = tighten(terms, side, rules)
+    sub = terms.subset(feasible)
+    parts = _solve_tightened(
+        sub,
+        rules,
+        coef[feasible],
+        [restrict_rows(rows, feasible) for rows in side],
+        method=method,
+        use_relaxation=use_relaxation,
+        time_limit=max(0.1, time_limit - (time.perf_counter() - start)),
+        workers=workers,
+        seed=seed,
+        log=log,
+        label=label,
+    )
+    chosen = np.zeros(len(terms.pairs), np.int64)
+    chosen[np.flatnonzero(feasible)] = parts[0]
+    parts[-1][f"{label}_pairs_removed_by_tightening"] = int((~feasible).sum())
+    return (chosen, *parts[1:])
+
+
+def _solve_tightened(terms, rules, coef, side, *, method, use_relaxation, time_limit, workers, seed, log, label):
     from . import cpsat
 
-    rules = policy.rules
     start = time.perf_counter()
-    stats: dict[str, Any] = {"method": "cp-sat"}
-    lex_value = {}
-    builder = cpsat.AssignmentModel(terms, rules)
-    if lex is not None:
-        phase = builder.solve(lex, time_limit=time_limit / 2, workers=workers, seed=seed, log=log)
-        if phase.status == "INFEASIBLE":
-            raise InfeasibleError(
-                "no allocation meets the hard rules and side constraints",
-                {"message": "CP-SAT proved the model infeasible"},
-            )
-        if phase.status not in ("OPTIMAL",):
-            raise NoSolutionError(
-                f"could not prove the most relay postings that can be kept within {time_limit / 2:g} s"
-                if phase.status == "FEASIBLE"
-                else "no allocation found for the relay rule within the time limit"
-            )
-        kept = int(round(phase.objective))
-        builder.add_at_least(lex, kept)
-        lex_value = {"relay postings kept": kept}
-    use_relaxation = policy.solver.use_relaxation and lex is None
-    relaxed = lagrangian(terms, terms.coef, rules) if use_relaxation else Lagrangian(None, None, None)
-    stats["lagrangian_bound"] = relaxed.bound
-    stats["hint_objective"] = relaxed.hint_objective
-    certified = relaxed.bound is not None and relaxed.hint_objective is not None and relaxed.hint_objective >= relaxed.bound
-    if certified and policy.solver.method == "auto":
-        stats["seconds"] = time.perf_counter() - start
-        return Solution(relaxed.hint, "OPTIMAL", "lagrangian duality", relaxed.hint_objective, relaxed.bound, lex_value, stats)
+    stats: dict[str, Any] = {}
+    relaxed = lagrangian(terms, coef, side, rules) if use_relaxation else Lagrangian(None, None, None, None, None)
+    stats.update(
+        {
+            f"{label}_lagrangian_bound": relaxed.bound,
+            f"{label}_lagrangian_rounds": relaxed.rounds,
+            f"{label}_hint_objective": relaxed.hint_objective,
+        }
+    )
+    if relaxed.bound is not None and relaxed.hint_objective is not None and relaxed.hint_objective >= relaxed.bound and method == "auto":
+        return relaxed.hint, "OPTIMAL", "lagrangian duality", relaxed.hint_objective, relaxed.bound, stats
+
+    keep = np.ones(len(terms.pairs), bool)
+    if relaxed.reduced is not None and relaxed.hint_objective is not None:
+        # A pair whose forcing would push the bound below the best known allocation is in no optimum.
+        keep = relaxed.real_bound - np.maximum(relaxed.reduced, 0.0) >= relaxed.hint_objective - 1e-3
+        keep |= relaxed.hint > 0
+    stats[f"{label}_pairs_fixed_to_zero"] = int((~keep).sum())
+    sub = terms.subset(keep)
+    model = cpsat.AssignmentModel(sub.pairs, rules, [restrict_rows(rows, keep) for rows in side])
     if relaxed.bound is not None:
-        builder.bound_objective(terms.coef, relaxed.bound)
+        model.bound_objective(coef[keep], relaxed.bound)
     remaining = max(0.1, time_limit - (time.perf_counter() - start))
-    result = builder.solve(terms.coef, time_limit=remaining, workers=workers, seed=seed, hint=relaxed.hint, log=log)
-    stats.update(result.stats)
-    stats["seconds"] = time.perf_counter() - start
+    hint = relaxed.hint[keep] if relaxed.hint is not None else None
+    result = model.solve(coef[keep], time_limit=remaining, workers=workers, seed=seed, hint=hint, log=log)
+    stats.update({f"{label}_{key}": value for key, value in result.stats.items()})
     if result.status == "INFEASIBLE":
-        raise InfeasibleError("no allocation meets the hard rules and side constraints", {"message": "CP-SAT proved the model infeasible"})
+        raise InfeasibleError(
+            "no allocation meets the hard rules and side constraints",
+            {"message": "CP-SAT proved the model with the side constraints infeasible"},
+        )
     if result.status not in ("OPTIMAL", "FEASIBLE"):
         raise NoSolutionError(f"no feasible allocation found within {time_limit:g} s")
+    chosen = np.zeros(len(terms.pairs), np.int64)
+    chosen[np.flatnonzero(keep)] = result.chosen
+    objective = int(coef[chosen > 0].sum())
     bound = int(np.floor(result.bound + 1e-9))
     if relaxed.bound is not None:
         bound = min(bound, relaxed.bound)
-    objective = int(terms.coef[result.chosen > 0].sum())
     status = "OPTIMAL" if objective >= bound else "FEASIBLE"
-    return Solution(result.chosen, status, "cp-sat" if status == "OPTIMAL" else "none", objective, bound, lex_value, stats)
+    return chosen, status, ("cp-sat" if status == "OPTIMAL" else "none"), objective, bound, stats
+
+
+def _solve_cpsat(terms, policy, lex, *, time_limit, workers, seed, log) -> Solution:
+    start = time.perf_counter()
+    options = policy.solver
+    side = [rows for rows in terms.side.values() if len(rows.labels)]
+    common = dict(method=options.method, use_relaxation=options.use_relaxation, workers=workers, seed=seed, log=log)
+    stats: dict[str, Any] = {"method": "cp-sat"}
+    lex_value = {}
+    if lex is not None:
+        chosen, status, _, kept, _, phase_stats = _solve_constrained(
+            terms, policy.rules, lex, side, time_limit=time_limit / 2, label="relay", **common
+        )
+        stats.update(phase_stats)
+        if status != "OPTIMAL":
+            raise NoSolutionError(f"could not prove the most relay postings that can be kept within {time_limit / 2:g} s")
+        nonzero = np.flatnonzero(lex)
+        side = side + [
+            SideConstraints(["relay postings kept"], np.array([-kept]), np.zeros(len(nonzero), np.int64), nonzero, -lex[nonzero], "postings")
+        ]
+        lex_value = {"relay postings kept": int(kept)}
+    remaining = max(0.1, time_limit - (time.perf_counter() - start))
+    chosen, status, proof, objective, bound, phase_stats = _solve_constrained(
+        terms, policy.rules, terms.coef, side, time_limit=remaining, label="objective", **common
+    )
+    stats.update(phase_stats)
+    stats["seconds"] = time.perf_counter() - start
+    return Solution(chosen, status, proof, objective, bound, lex_value, stats)

@@ -15,6 +15,7 @@ from ortools.sat.python import cp_model
 import placement_engine as pe
 from placement_engine.candidates import allowed_pairs
 from placement_engine.cpsat import AssignmentModel
+from placement_engine.factors import SideConstraints
 from placement_engine.model import build_terms
 from tests.factories import QINGHAI_POST, Reference, make_scenario
 from tests.strategies import scenarios
@@ -111,7 +112,7 @@ def high_level_model(scenario: pe.Scenario, terms) -> tuple[cp_model.CpModel, li
 
 def written_model(scenario: pe.Scenario):
     terms = build_terms(allowed_pairs(scenario.instance, scenario.policy), scenario.policy)
-    builder = AssignmentModel(terms, scenario.policy.rules)
+    builder = AssignmentModel(terms.pairs, scenario.policy.rules, list(terms.side.values()))
     builder.solve(terms.coef, time_limit=10, workers=1, seed=0)  # writes the objective
     return terms, builder
 
@@ -177,10 +178,12 @@ def test_extra_rows_equal_the_high_level_ones():
     scenario = tiny(place_every_cadre=False)
     terms, builder = written_model(scenario)
     indicator = (np.arange(len(terms.pairs)) % 2).astype(np.int64)
-    builder.add_at_least(indicator, 2)
+    chosen = np.flatnonzero(indicator)
+    at_least_two = SideConstraints(["at least two"], np.array([-2]), np.zeros(len(chosen), np.int64), chosen, -indicator[chosen])
+    builder.add_rows(at_least_two)
     builder.bound_objective(terms.coef, 150_000)
     reference, x = high_level_model(scenario, terms)
-    reference.add(sum(int(c) * x[a] for a, c in enumerate(indicator) if c) >= 2)
+    reference.add(sum(-int(c) * x[a] for a, c in enumerate(indicator) if c) <= -2)
     reference.add(sum(int(c) * x[a] for a, c in enumerate(terms.coef) if c) <= 150_000)
     assert canonical_constraints(builder.model.proto) == canonical_constraints(reference.proto)
 
