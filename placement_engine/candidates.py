@@ -25,7 +25,10 @@ def pair_rules(policy: Policy) -> dict[str, tuple[PairRule, str]]:
     if policy.rules.rank:
         rules["rank"] = (_below_rank, "the cadre's rank is below the post's minimum rank")
     if policy.rules.cross_province_volunteers_only:
-        rules["cross_province"] = (_not_volunteer, "the post is in another province and the cadre did not volunteer")
+        rules["cross_province"] = (
+            _not_volunteer,
+            "the post is in another province and the cadre did not volunteer (or the pairings table does not pair the provinces)",
+        )
     if policy.rules.pins:
         rules["pins"] = (_against_pins, "a pin sends the cadre elsewhere, or forbids this post")
     for name, params in policy.active_factors().items():
@@ -58,24 +61,29 @@ def describe_rule(policy: Policy, name: str) -> str:
 
 
 def _base_pairs(inst: Instance, volunteers_only: bool) -> PairTable:
+    """Each cadre with every post of its university's province, and crossers with the provinces they may cross to."""
     cadre_province = inst.university_province[inst.cadre_university]
-    # in-province blocks: each cadre with every post of its university's province
-    post_order = np.argsort(inst.post_province, kind="stable")
-    sorted_province = inst.post_province[post_order]
-    first = np.searchsorted(sorted_province, cadre_province, side="left")
-    n_home = np.searchsorted(sorted_province, cadre_province, side="right") - first
-    home_cadre = np.repeat(np.arange(inst.n_cadres), n_home)
-    within = np.arange(len(home_cadre)) - np.repeat(np.cumsum(n_home) - n_home, n_home)
-    home_post = post_order[np.repeat(first, n_home) + within]
-    # cross-province pairs: cadres who may cross, with every post outside their province
     crossers = np.flatnonzero(inst.cadre_volunteer if volunteers_only else np.ones(inst.n_cadres, bool))
-    away_cadre = np.repeat(crossers, inst.n_posts)
-    away_post = np.tile(np.arange(inst.n_posts), len(crossers))
-    away = inst.post_province[away_post] != cadre_province[away_cadre]
-    cadre = np.concatenate([home_cadre, away_cadre[away]])
-    post = np.concatenate([home_post, away_post[away]])
+    from_province, to_province = inst.province_pairings()
+    order = np.argsort(from_province, kind="stable")
+    which, target = _expand(from_province[order], to_province[order], cadre_province[crossers])
+    away = target != cadre_province[crossers[which]]
+    combo_cadre = np.concatenate([np.arange(inst.n_cadres), crossers[which[away]]])
+    combo_province = np.concatenate([cadre_province, target[away]])
+    post_order = np.argsort(inst.post_province, kind="stable")
+    combo, post = _expand(inst.post_province[post_order], post_order, combo_province)
+    cadre = combo_cadre[combo]
     order = np.lexsort((post, cadre))
     return inst.pairs(cadre[order], post[order])
+
+
+def _expand(sorted_keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each query, every value whose key equals it: (query index, value) arrays, vectorised."""
+    first = np.searchsorted(sorted_keys, queries, side="left")
+    count = np.searchsorted(sorted_keys, queries, side="right") - first
+    which = np.repeat(np.arange(len(queries)), count)
+    within = np.arange(len(which)) - np.repeat(np.cumsum(count) - count, count)
+    return which, values[np.repeat(first, count) + within]
 
 
 def must_place(inst: Instance, rules) -> np.ndarray:
@@ -94,7 +102,14 @@ def _below_rank(pairs: PairTable) -> np.ndarray:
 
 
 def _not_volunteer(pairs: PairTable) -> np.ndarray:
-    return pairs.cross_province & ~pairs.instance.cadre_volunteer[pairs.cadre]
+    inst = pairs.instance
+    from_province, to_province = inst.province_pairings()
+    n_regions = len(inst.regions)
+    paired = np.isin(
+        inst.university_province[pairs.university].astype(np.int64) * n_regions + inst.post_province[pairs.post],
+        from_province.astype(np.int64) * n_regions + to_province,
+    )
+    return pairs.cross_province & ~(inst.cadre_volunteer[pairs.cadre] & paired)
 
 
 def _against_pins(pairs: PairTable) -> np.ndarray:

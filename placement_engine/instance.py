@@ -105,6 +105,20 @@ class Instance:
         """Index of 6-digit region codes in ``regions`` (-1 where unknown)."""
         return _lookup(self.regions, codes)
 
+    def province_pairings(self) -> tuple[np.ndarray, np.ndarray]:
+        """(from, to) region indices of the provinces whose volunteers may cross to each other.
+
+        Without a pairings table every province is paired with every other one.
+        """
+        table = self.tables.get("pairings")
+        if table is None:
+            provinces = np.unique(np.concatenate([self.post_province, self.university_province]))
+            return np.repeat(provinces, len(provinces)), np.tile(provinces, len(provinces))
+        return (
+            self.region_index(table["from_province"].to_numpy(str)),
+            self.region_index(table["to_province"].to_numpy(str)),
+        )
+
     def pairs(self, cadre, post) -> PairTable:
         return PairTable(self, np.asarray(cadre, dtype=np.int32), np.asarray(post, dtype=np.int32))
 

@@ -560,6 +560,13 @@ def _check_references(tables: dict[str, pd.DataFrame], shown: dict[str, str], co
         ("history", "post_id", post_ids, f"a post_id from {where('posts')}"),
         ("pair_scores", "cadre_id", targets["cadres"], f"a cadre_id from {where('cadres')}"),
         ("pair_scores", "post_id", post_ids, f"a post_id from {where('posts')}"),
+        (
+            "pairings",
+            "from_province",
+            np.unique(tables["universities"]["province"].to_numpy(str)),
+            f"the province code of a university in {where('universities')}",
+        ),
+        ("pairings", "to_province", provinces, f"the province code of a post in {where('posts')}"),
         ("pins", "cadre_id", targets["cadres"], f"a cadre_id from {where('cadres')}"),
         ("pins", "post_id", post_ids, f"a post_id from {where('posts')}"),
     ]

@@ -186,6 +186,15 @@ TABLES: dict[str, TableSpec] = {
             references={"cadre_id": "cadres", "post_id": "posts"},
         ),
         TableSpec(
+            "pairings",
+            (Column("from_province", "code"), Column("to_province", "code")),
+            key=("from_province", "to_province"),
+            required=False,
+            description="cross-province pairings: volunteers from from_province may go to to_province "
+            "(without this table, to any province)",
+            references={"from_province": "universities", "to_province": "posts"},
+        ),
+        TableSpec(
             "pins",
             (Column("cadre_id", "id"), Column("post_id", "id"), Column("kind", "pin_kind")),
             key=("cadre_id", "post_id"),

@@ -16,7 +16,7 @@ RANKS = "one of staff, deputy_section, section, deputy_division, division"
 SCENARIO_KEYS = "one of description, name, policy, policy_overrides, seed, tables"
 POLICY_KEYS = "one of description, factors, name, rules, solver"
 FACTOR_NAMES = "one of cost, pair_scores, partnership, preferences, proximity, rank_fit, relay"
-TABLE_KEYS = "one of posts, cadres, universities, preferences, partnerships, history, pair_scores, pins"
+TABLE_KEYS = "one of posts, cadres, universities, preferences, partnerships, history, pair_scores, pairings, pins"
 WISH_TARGET = "a post_id, prefecture code or province code from posts.csv"
 
 
