@@ -8,11 +8,16 @@
 """
 
 from .allocation import Allocation, solve
+from .audit import Audit
+from .baselines import Baseline, greedy_allocation, random_allocation
 from .check import CheckReport, check_allocation, check_output_dir
+from .diagnose import diagnose
 from .errors import InfeasibleError, InputError, NoSolutionError, PlacementError, Problem
+from .explain import Explainer, Explanation, explain, least_satisfied
 from .factors import FACTORS
 from .io import load_policy, load_scenario, scenario_from_tables
-from .scenario import Scenario
+from .runner import Comparison, SolveOptions, chain, compare, pareto, solve_variant, sweep
+from .scenario import Scenario, Variant
 from .schema import Policy
 
 __version__ = "0.1.0"
@@ -20,7 +25,12 @@ __version__ = "0.1.0"
 __all__ = [
     "FACTORS",
     "Allocation",
+    "Audit",
+    "Baseline",
     "CheckReport",
+    "Comparison",
+    "Explainer",
+    "Explanation",
     "InfeasibleError",
     "InputError",
     "NoSolutionError",
@@ -28,10 +38,22 @@ __all__ = [
     "Policy",
     "Problem",
     "Scenario",
+    "SolveOptions",
+    "Variant",
+    "chain",
     "check_allocation",
     "check_output_dir",
+    "compare",
+    "diagnose",
+    "explain",
+    "greedy_allocation",
+    "least_satisfied",
     "load_policy",
     "load_scenario",
+    "pareto",
+    "random_allocation",
     "scenario_from_tables",
     "solve",
+    "solve_variant",
+    "sweep",
 ]

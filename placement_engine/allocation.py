@@ -6,6 +6,7 @@ import platform
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
@@ -15,8 +16,9 @@ import pandas as pd
 
 from . import io
 from .candidates import allowed_pairs
+from .audit import solve_under_rules
 from .evaluate import allocation_table, factor_totals, metrics, relay_lost
-from .model import Solution, build_terms, solve_terms
+from .model import Solution, Terms, build_terms
 from .scenario import Scenario
 from .schema import Policy
 
@@ -30,6 +32,7 @@ class Allocation:
     table: pd.DataFrame
     summary: dict[str, Any]
     post_of_cadre: np.ndarray = field(repr=False)
+    terms: Terms | None = field(default=None, repr=False)  # the built model, reused by explain and audit
 
     @property
     def status(self) -> str:
@@ -61,6 +64,14 @@ class Allocation:
 
         return check_allocation(self.scenario.with_policy(self.policy), self.table, self.summary)
 
+    @cached_property
+    def audit(self):
+        """Improving swaps, justified envy and wish statistics per university (see audit.py)."""
+        from .audit import audit_terms
+
+        terms = self.terms if self.terms is not None else build_terms(allowed_pairs(self.scenario.instance, self.policy), self.policy)
+        return audit_terms(terms, self.policy, self.post_of_cadre)
+
     def write(self, out_dir: str | Path) -> Path:
         """Write allocation.csv, summary.json and inputs/ (see docs/file-formats.md)."""
         out = Path(out_dir)
@@ -69,6 +80,7 @@ class Allocation:
         for name, frame in self.scenario.tables.items():
             io.write_csv(frame, out / "inputs" / f"{name}.csv")
         io.write_yaml(self.policy.model_dump(mode="json"), out / "inputs" / "policy.yaml")
+        self.audit.write(out)
         return out
 
 
@@ -96,7 +108,7 @@ def solve(
     build_started = time.perf_counter()
     terms = build_terms(pairs, policy)
     solve_started = time.perf_counter()
-    solution = solve_terms(terms, policy, time_limit=time_limit, workers=workers, seed=seed, log=log)
+    terms, solution, swap_rule = solve_under_rules(terms, policy, time_limit=time_limit, workers=workers, seed=seed, log=log)
     solved = time.perf_counter()
 
     post_of_cadre = np.full(instance.n_cadres, -1, dtype=np.int64)
@@ -111,7 +123,12 @@ def solve(
         "total_seconds": time.perf_counter() - started,
     }
     summary["wall_seconds"] = summary["timings"]["total_seconds"]
-    return Allocation(scenario, policy, table, summary, post_of_cadre)
+    summary["interrupted"] = solution.interrupted
+    if swap_rule is not None:
+        summary["swap_rule"] = swap_rule
+    allocation = Allocation(scenario, policy, table, summary, post_of_cadre, terms)
+    summary["audit"] = allocation.audit.summary()
+    return allocation
 
 
 def _summary(scenario, policy, table, terms, solution: Solution, pairs, seed, workers, time_limit) -> dict:

@@ -9,6 +9,7 @@ high-level API on a small model.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -36,6 +37,7 @@ class CpResult:
     bound: float
     chosen: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False  # Ctrl-C stopped the search; ``chosen`` is the best allocation found by then
 
 
 class AssignmentModel:
@@ -135,8 +137,10 @@ class AssignmentModel:
         params.cp_model_probing_level = 0
         if workers >= 2:
             params.subsolvers.extend(["max_lp", "core", "quick_restart", "lb_tree_search"][: max(workers, 2)])
+        # Ctrl-C is handled here (it stops the search and keeps the best allocation), not by CP-SAT.
+        params.catch_sigint_signal = False
         callback = _Progress(log) if log else None
-        status = solver.solve(self.model, callback)
+        status, interrupted = _solve_stoppable(solver, self.model, callback)
         name = STATUS.get(status, str(status))
         if name in ("OPTIMAL", "FEASIBLE"):
             chosen = np.asarray(solver.response_proto.solution, dtype=np.int64)[: self.n_pairs]
@@ -153,7 +157,40 @@ class AssignmentModel:
                 "cp_sat_branches": solver.num_branches,
                 "cp_sat_conflicts": solver.num_conflicts,
             },
+            interrupted,
         )
+
+
+def _solve_stoppable(solver: cp_model.CpSolver, model: cp_model.CpModel, callback) -> tuple[Any, bool]:
+    """Run the search in a worker thread so that Ctrl-C, which Python delivers to the main
+    thread, stops it cleanly with ``stop_search`` instead of killing the process."""
+    if threading.current_thread() is not threading.main_thread():
+        return solver.solve(model, callback), False
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def search() -> None:
+        try:
+            outcome["status"] = solver.solve(model, callback)
+        except BaseException as error:  # re-raised in the caller's thread
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    threading.Thread(target=search, name="cp-sat", daemon=True).start()
+    interrupted = False
+    # An Event, not Thread.join: a KeyboardInterrupt inside join can mark a running thread as finished.
+    while not done.is_set():
+        try:
+            done.wait(0.05)
+        except KeyboardInterrupt:
+            interrupted = True
+        if interrupted:
+            # repeated: a stop asked for before the search has started is not remembered
+            solver.stop_search()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["status"], interrupted
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):

@@ -14,7 +14,7 @@ import json
 import re
 from io import StringIO
 from pathlib import Path
-from typing import Any
+from typing import Any, get_origin
 
 import numpy as np
 import pandas as pd
@@ -25,13 +25,15 @@ from .errors import InputError, Problem
 from .factors import FACTORS
 from .geo import CHINA_LAT, CHINA_LON, prefecture_of, province_of
 from .ranks import RANKS
-from .scenario import Scenario
-from .schema import TABLES, Column, Policy, ScenarioFile, TableSpec
+from .scenario import Scenario, Variant
+from .schema import TABLES, ChainFile, Column, Policy, ScenarioFile, TableSpec, VariantFile
 
 MAX_ROWS_PER_PROBLEM = 10
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 TRUE_WORDS = {"true", "yes", "y", "1"}
 FALSE_WORDS = {"false", "no", "n", "0"}
+BASELINE = "baseline"  # the name the runner gives the scenario's own policy and tables
+VARIANT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # variants name output folders
 
 
 # ---- public entry points --------------------------------------------------------------------
@@ -64,9 +66,16 @@ def load_scenario(path: str | Path, policy: str | Path | Policy | None = None) -
 
     frames, table_files = _read_tables(spec.tables, base, problems, path.name)
     files.update(table_files)
-    tables = _validate_tables(frames, {name: _display(p, base) for name, p in table_files.items()}, problems)
+    shown = {name: _display(p, base) for name, p in table_files.items()}
+    tables = _validate_tables(frames, shown, problems)
     if policy_obj is not None and tables is not None:
         problems += _factor_problems(tables, policy_obj)
+    variants = {
+        name: _load_variant(name, entry, policy_obj, frames, shown, tables, base, path.name, problems)
+        for name, entry in spec.variants.items()
+    }
+    if spec.chain is not None and tables is not None:
+        _check_chain(spec.chain, tables, path.name, problems)
     if problems:
         raise InputError(problems)
     return Scenario(
@@ -78,6 +87,8 @@ def load_scenario(path: str | Path, policy: str | Path | Policy | None = None) -
         hashes={key: sha256(p) for key, p in files.items()},
         seed=spec.seed,
         base_dir=str(base),
+        variants=variants,
+        chain=spec.chain,
     )
 
 
@@ -264,7 +275,11 @@ def _pydantic_problems(model: type[BaseModel], error: ValidationError, shown: st
 
 def _known_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
     current: Any = model
+    free_key = False  # the part after a mapping or list field is the user's key or an index
     for part in loc:
+        if free_key:
+            free_key = False
+            continue
         field = getattr(current, "model_fields", {}).get(part)
         if field is None:
             return []
@@ -273,6 +288,7 @@ def _known_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
         current = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
         if current is None:
             return []
+        free_key = get_origin(annotation) in (dict, list)
     return sorted(current.model_fields)
 
 
@@ -287,12 +303,94 @@ def _load_policy_source(source: str | dict, base: Path, files: dict, problems: l
     return _validate_model(Policy, raw, _display(path, base), problems)
 
 
-def _apply_overrides(policy: Policy, overrides: dict, shown: str, problems: list[Problem]) -> Policy | None:
+def _apply_overrides(
+    policy: Policy, overrides: dict, shown: str, problems: list[Problem], section: str = "policy_overrides"
+) -> Policy | None:
     try:
         return policy.override(overrides)
     except ValidationError as error:
-        problems.extend(_pydantic_problems(Policy, error, f"{shown} policy_overrides", overrides))
+        problems.extend(_pydantic_problems(Policy, error, f"{shown} {section}", overrides))
         return None
+
+
+# ---- variants and chains --------------------------------------------------------------------
+
+
+def _load_variant(
+    name: str,
+    entry: VariantFile,
+    policy: Policy | None,
+    frames: dict[str, pd.DataFrame | None],
+    shown: dict[str, str],
+    tables: dict[str, pd.DataFrame] | None,
+    base: Path,
+    scenario: str,
+    problems: list[Problem],
+) -> Variant:
+    """Validate one variant against the scenario it changes; its problems name the variant."""
+    where = f"key variants.{name}"
+    if not VARIANT_NAME.match(name) or name == BASELINE:
+        expected = f"a name of letters, digits, '.', '_' or '-' other than {BASELINE!r}"
+        problems.append(Problem(scenario, where, expected, repr(name)))
+    variant_policy = policy
+    if policy is not None and entry.policy:
+        variant_policy = _apply_overrides(policy, entry.policy, scenario, problems, f"variants.{name}.policy")
+    replaced: dict[str, pd.DataFrame | None] = {}
+    paths: dict[str, Path] = {}
+    for table, file in entry.tables.items():
+        if table not in TABLES:
+            problems.append(Problem(scenario, f"{where}.tables.{table}", f"a table name (one of {', '.join(TABLES)})", repr(table)))
+            continue
+        paths[table] = base / file
+        replaced[table] = _read_table(paths[table], table, _display(paths[table], base), True, problems)
+    variant_tables = tables
+    own: list[Problem] = []
+    if tables is not None and (replaced or entry.pins) and all(frame is not None for frame in replaced.values()):
+        shown_here = {**shown, **{table: _display(path, base) for table, path in paths.items()}}
+        variant_tables = _validate_tables({**frames, **replaced}, shown_here, own)
+        if variant_tables is not None and entry.pins:
+            variant_tables["pins"] = _with_extra_pins(variant_tables, entry, shown_here, scenario, where, problems)
+    if variant_policy is not None and variant_tables is not None:
+        own += _factor_problems(variant_tables, variant_policy)
+    problems += [Problem(f"{p.file} (variant {name})", p.location, p.expected, p.got) for p in own]
+    changed = [*paths, *(["pins"] if entry.pins else [])]
+    return Variant(
+        name=name,
+        description=entry.description,
+        policy=variant_policy,
+        overrides=entry.policy,
+        tables={table: variant_tables[table] for table in changed} if variant_tables is not None else {},
+        files={table: str(path) for table, path in paths.items()},
+        hashes={table: sha256(path) for table, path in paths.items() if path.is_file()},
+    )
+
+
+def _with_extra_pins(
+    tables: dict[str, pd.DataFrame], entry: VariantFile, shown: dict[str, str], scenario: str, where: str, problems: list[Problem]
+) -> pd.DataFrame:
+    """The pins table with the variant's rows added; a row for a pair already pinned replaces it."""
+    extra = pd.DataFrame([pin.model_dump() for pin in entry.pins], columns=["cadre_id", "post_id", "kind"])
+    known = {"cadre_id": tables["cadres"]["cadre_id"], "post_id": tables["posts"]["post_id"]}
+    source = {"cadre_id": shown.get("cadres", "cadres"), "post_id": shown.get("posts", "posts")}
+    for column, ids in known.items():
+        for index in np.flatnonzero(~extra[column].isin(ids).to_numpy()):
+            problems.append(
+                Problem(scenario, f"{where}.pins.{index}.{column}", f"a {column} from {source[column]}", repr(extra[column][index]))
+            )
+    first = extra.reset_index().groupby(["cadre_id", "post_id"])["index"].transform("min").to_numpy()
+    for index in np.flatnonzero(extra.duplicated(["cadre_id", "post_id"]).to_numpy()):
+        pair = (extra["cadre_id"][index], extra["post_id"][index])
+        problems.append(Problem(scenario, f"{where}.pins.{index}", "each (cadre_id, post_id) once", f"{pair!r} again (first at pins.{first[index]})"))
+    pins = tables.get("pins", extra.iloc[:0])
+    return pd.concat([pins, extra], ignore_index=True).drop_duplicates(["cadre_id", "post_id"], keep="last").reset_index(drop=True)
+
+
+def _check_chain(chain: ChainFile, tables: dict[str, pd.DataFrame], scenario: str, problems: list[Problem]) -> None:
+    """The first chained batch must come after every batch of the history it starts from."""
+    batches = tables["history"]["batch"]
+    if len(batches) and chain.years[0] <= batches.max():
+        expected = f"a first year after the latest batch in the history table ({batches.max()})"
+        problems.append(Problem(scenario, "key chain.years", expected, repr(chain.years[0])))
 
 
 def _factor_problems(tables: dict[str, pd.DataFrame], policy: Policy) -> list[Problem]:

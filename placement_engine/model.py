@@ -129,6 +129,7 @@ class Solution:
     bound: int  # scaled integer upper bound
     lexicographic: dict[str, int] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    interrupted: bool = False  # Ctrl-C stopped the search: the best allocation found by then
 
 
 def solve_terms(
@@ -416,14 +417,21 @@ def _solve_tightened(terms, rules, coef, side, *, method, use_relaxation, time_l
             "no allocation meets the hard rules and side constraints",
             {"message": "CP-SAT proved the model with the side constraints infeasible"},
         )
+    stats[f"{label}_interrupted"] = result.interrupted
     if result.status not in ("OPTIMAL", "FEASIBLE"):
-        raise NoSolutionError(f"no feasible allocation found within {time_limit:g} s")
+        if hint is None:
+            if result.interrupted:
+                raise KeyboardInterrupt
+            raise NoSolutionError(f"no feasible allocation found within the time limit ({time_limit:g} s)")
+        # The search stopped before its first allocation, so its bound means nothing; the
+        # relaxation's hint meets every row and its bound holds.
+        result.chosen, result.bound = hint, np.inf
     chosen = np.zeros(len(terms.pairs), np.int64)
     chosen[np.flatnonzero(keep)] = result.chosen
     objective = int(coef[chosen > 0].sum())
-    bound = int(np.floor(result.bound + 1e-9))
+    bound = int(np.floor(result.bound + 1e-9)) if np.isfinite(result.bound) else None
     if relaxed.bound is not None:
-        bound = min(bound, relaxed.bound)
+        bound = relaxed.bound if bound is None else min(bound, relaxed.bound)
     status = "OPTIMAL" if objective >= bound else "FEASIBLE"
     return chosen, status, ("cp-sat" if status == "OPTIMAL" else "none"), objective, bound, stats
 
@@ -440,6 +448,13 @@ def _solve_cpsat(terms, policy, lex, *, time_limit, workers, seed, log) -> Solut
             terms, policy.rules, lex, side, time_limit=time_limit / 2, label="relay", **common
         )
         stats.update(phase_stats)
+        if phase_stats.get("relay_interrupted"):
+            # Ctrl-C: keep this allocation (every hard rule holds; the relay count is not proven
+            # the most), bounded by the flow relaxation without side rows
+            kept = int(lex[chosen > 0].sum())
+            bound = _flow(terms, terms.coef, policy.rules).bound
+            objective = int(terms.coef[chosen > 0].sum())
+            return Solution(chosen, "FEASIBLE", "none", objective, bound, {"relay postings kept": kept}, stats, True)
         if status != "OPTIMAL":
             raise NoSolutionError(f"could not prove the most relay postings that can be kept within {time_limit / 2:g} s")
         nonzero = np.flatnonzero(lex)
@@ -453,4 +468,4 @@ def _solve_cpsat(terms, policy, lex, *, time_limit, workers, seed, log) -> Solut
     )
     stats.update(phase_stats)
     stats["seconds"] = time.perf_counter() - start
-    return Solution(chosen, status, proof, objective, bound, lex_value, stats)
+    return Solution(chosen, status, proof, objective, bound, lex_value, stats, stats.get("objective_interrupted", False))

@@ -9,7 +9,20 @@ from typing import Any
 import pandas as pd
 
 from .instance import Instance
-from .schema import Policy
+from .schema import ChainFile, Policy
+
+
+@dataclass
+class Variant:
+    """A validated variant: its resolved policy and the tables it replaces (docs/runner.md)."""
+
+    name: str
+    description: str
+    policy: Policy
+    overrides: dict[str, Any] = field(default_factory=dict)  # the policy changes as written
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)  # validated replacements (pins: base + extra rows)
+    files: dict[str, str] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -27,6 +40,8 @@ class Scenario:
     hashes: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
     base_dir: str | None = None
+    variants: dict[str, Variant] = field(default_factory=dict)
+    chain: ChainFile | None = None
 
     @cached_property
     def instance(self) -> Instance:
@@ -41,6 +56,23 @@ class Scenario:
         if "instance" in self.__dict__:
             clone.__dict__["instance"] = self.__dict__["instance"]
         return clone
+
+    def variant(self, name: str) -> Scenario:
+        """The scenario as variant ``name`` changes it: its policy, its tables, its pins."""
+        if name not in self.variants:
+            known = ", ".join(self.variants) or "none"
+            raise KeyError(f"no variant {name!r} in scenario {self.name} (variants: {known})")
+        variant = self.variants[name]
+        if not variant.tables:
+            self.instance  # built now, so that the variant shares it  # noqa: B018
+        changed = self.with_policy(variant.policy)
+        changed.name, changed.variants = f"{self.name}.{name}", {}
+        if variant.tables:
+            changed.__dict__.pop("instance", None)
+            changed.tables = {**self.tables, **variant.tables}
+            changed.files = {**self.files, **variant.files}
+            changed.hashes = {**self.hashes, **variant.hashes}
+        return changed
 
     def counts(self) -> dict[str, int]:
         return {name: len(frame) for name, frame in self.tables.items()}

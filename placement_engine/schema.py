@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from .factors import FACTORS
+from .synth import SynthConfig
 
 
 class Strict(BaseModel):
@@ -26,6 +27,11 @@ class Rules(Strict):
     pins: bool = Field(True, description="honour the pins table (pin and forbid)")
     place_every_cadre: bool = Field(True, description="every cadre gets exactly one post")
     fill_every_post: bool = Field(False, description="every post gets exactly its capacity")
+    forbid_improving_swaps: bool = Field(
+        False,
+        description="no two cadres hold posts they would both rather exchange (each meets a better wish of the "
+        "other) where the pair rules allow the exchange and it keeps the relay postings (see docs/explanations.md)",
+    )
 
 
 class SolverOptions(Strict):
@@ -79,6 +85,59 @@ def _deep_merge(base: dict, changes: dict) -> dict:
     return merged
 
 
+class PinRow(Strict):
+    """One extra row of a variant's pins table."""
+
+    cadre_id: str
+    post_id: str
+    kind: Literal["pin", "forbid"] = "pin"
+
+
+class VariantFile(Strict):
+    """A variant of the scenario: policy overrides, replaced tables, extra pins (docs/runner.md)."""
+
+    description: str = ""
+    policy: dict[str, Any] = Field(default_factory=dict, description="merged into the scenario's policy")
+    tables: dict[str, str] = Field(default_factory=dict, description="table -> file replacing the scenario's")
+    pins: list[PinRow] = Field(default_factory=list, description="rows added to the pins table")
+
+
+RelayMode = Literal["off", "weight", "rule"]
+
+
+class ChainFile(Strict):
+    """Batches solved one after another, each one's allocation the next one's relay history."""
+
+    years: list[int] = Field(min_length=2, description="batch numbers; the first batch is the scenario's own tables")
+    seeds: list[int] | None = Field(None, description="generator seed of each later batch's pool (default: its year)")
+    pool: SynthConfig = Field(default_factory=SynthConfig, description="generator settings of the later pools")
+    relay_modes: list[RelayMode] = Field(default=["off", "weight", "rule"], min_length=1)
+
+    @field_validator("relay_modes", mode="before")
+    @classmethod
+    def _unquoted_off(cls, modes: Any) -> Any:
+        """YAML reads an unquoted ``off`` as false."""
+        return ["off" if mode is False else mode for mode in modes] if isinstance(modes, list) else modes
+
+    @field_validator("years")
+    @classmethod
+    def _increasing(cls, years: list[int]) -> list[int]:
+        if any(later <= earlier for earlier, later in zip(years, years[1:])):
+            raise ValueError("years in increasing order")
+        return years
+
+    @field_validator("seeds")
+    @classmethod
+    def _one_per_later_batch(cls, seeds: list[int] | None, info: ValidationInfo) -> list[int] | None:
+        years = info.data.get("years")
+        if seeds is not None and years is not None and len(seeds) != len(years) - 1:
+            raise ValueError(f"one seed per batch after the first ({len(years) - 1} in all)")
+        return seeds
+
+    def pool_seeds(self) -> list[int]:
+        return self.seeds if self.seeds is not None else self.years[1:]
+
+
 class ScenarioFile(Strict):
     """The scenario YAML file."""
 
@@ -88,6 +147,8 @@ class ScenarioFile(Strict):
     tables: str | dict[str, str] = Field(description="table -> file (CSV or XLSX), or one XLSX workbook")
     policy_overrides: dict[str, Any] = Field(default_factory=dict)
     seed: int | None = None
+    variants: dict[str, VariantFile] = Field(default_factory=dict)
+    chain: ChainFile | None = None
 
 
 # ---- table contract -------------------------------------------------------------------------

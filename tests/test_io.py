@@ -13,7 +13,7 @@ import placement_engine as pe
 TINY = Path(__file__).parent / "fixtures" / "tiny"
 TABLE_NAMES = ["posts", "cadres", "universities", "preferences", "partnerships", "history"]
 RANKS = "one of staff, deputy_section, section, deputy_division, division"
-SCENARIO_KEYS = "one of description, name, policy, policy_overrides, seed, tables"
+SCENARIO_KEYS = "one of chain, description, name, policy, policy_overrides, seed, tables, variants"
 POLICY_KEYS = "one of description, factors, name, rules, solver"
 FACTOR_NAMES = "one of cost, pair_scores, partnership, preferences, proximity, rank_fit, relay"
 TABLE_KEYS = "one of posts, cadres, universities, preferences, partnerships, history, pair_scores, pairings, pins"
@@ -96,7 +96,7 @@ def test_unknown_scenario_key(scn: Path) -> None:
             "  pins: true",
             "  pin: true",
             "policy.yaml key rules.pin: expected a known key (one of cross_province_volunteers_only, "
-            "fill_every_post, pins, place_every_cadre, rank); got unknown key 'pin'",
+            "fill_every_post, forbid_improving_swaps, pins, place_every_cadre, rank); got unknown key 'pin'",
             id="rule",
         ),
         pytest.param(

@@ -1,0 +1,255 @@
+"""Why a cadre got their post: the score factor by factor, each wish, and what granting it would cost.
+
+For each wish (a post, a prefecture or a province) the explanation says whether
+the hard pair rules allow any of the posts it names, and which rules block the
+others. For a wish better than the one met, it gives the **price** of granting
+it: the drop in the optimal objective when the cadre is restricted to the
+allowed posts the wish names. The price comes from a re-solve over the same
+allowed pairs and model terms (``Terms.subset``), with the same rules (budgets,
+relay as a rule, the swap rule), so it equals a pinned re-solve from scratch;
+the change per factor says who pays. The post the re-solve gives the cadre, who
+holds it now and their score there, and where they would go, complete the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .audit import posts_of, solve_under_rules
+from .candidates import allowed_pairs, must_place, pair_rules
+from .diagnose import plural, post_label, region_name
+from .errors import InfeasibleError, InputError, NoSolutionError, Problem
+from .factors import FACTORS, SideConstraints
+from .instance import pair_lookup
+from .model import build_terms
+
+GRANT = "granted wish"  # the side row that places the cadre when place_every_cadre is off
+CADRE_COLUMNS = [
+    "cadre_id", "university_id", "rank", "post_id", "post_name", "choice_met", "score_total", *(f"score_{name}" for name in FACTORS),
+]  # fmt: skip
+ALLOCATION_COLUMNS = {"choice_met": "choice"}  # where allocation.csv names a column otherwise
+WISH_COLUMNS = [
+    "wish", "target", "target_kind", "target_name", "posts_named", "posts_open", "blocked_by", "status",
+    "granted_post", "price_points", "price_proven", "price_at_least", *(f"price_{name}" for name in FACTORS),
+    "relay_kept_change", "cadres_moved", "holders", "holder_score", "holder_moves_to", "sentence",
+]  # fmt: skip
+
+
+@dataclass
+class Explanation:
+    """One cadre's explanation: plain sentences, and the same facts as a table (one row per wish)."""
+
+    cadre_id: str
+    sentences: list[str]
+    table: pd.DataFrame
+
+    def __str__(self) -> str:
+        return "\n".join(self.sentences)
+
+
+def explain(allocation, cadre_id: str, **solver: Any) -> Explanation:
+    """Explain one cadre's posting; ``solver`` may set time_limit, workers and seed for the re-solves."""
+    return Explainer(allocation, **solver).explain(cadre_id)
+
+
+def least_satisfied(allocation, n: int) -> list[str]:
+    """The ``n`` cadres with the worst wish met (none is worst; unplaced worse still), lowest score first."""
+    table = allocation.table
+    choice = table["choice"].to_numpy(dtype=float, na_value=np.inf)
+    unplaced = (table["post_id"] == "").to_numpy().astype(int)
+    order = np.lexsort((table["score_total"].to_numpy(float), -choice, -unplaced))
+    return table["cadre_id"].to_numpy(str)[order[:n]].tolist()
+
+
+class Explainer:
+    """Explains cadres of one allocation, sharing its allowed pairs and terms across re-solves."""
+
+    def __init__(self, allocation, *, time_limit: float | None = None, workers: int | None = None, seed: int | None = None):
+        manifest = allocation.summary["manifest"]
+        self.allocation = allocation
+        self.policy = allocation.policy
+        self.inst = allocation.scenario.instance
+        self.terms = allocation.terms if allocation.terms is not None else build_terms(allowed_pairs(self.inst, self.policy), self.policy)
+        self.solver = {
+            "time_limit": time_limit if time_limit is not None else manifest["time_limit_s"],
+            "workers": workers if workers is not None else manifest["workers"],
+            "seed": seed if seed is not None else manifest["seed"],
+        }
+        self.rules = pair_rules(self.policy)
+        self.must = must_place(self.inst, self.policy.rules)
+        self.keys = self.terms.pairs.keys(self.inst.n_posts, self.terms.pairs.post)
+        wishes = self.inst.tables["preferences"]
+        self.wishes = wishes.sort_values(["cadre_id", "choice"], kind="stable")
+        self.table = allocation.table.set_index("cadre_id", drop=False)
+        self.points = allocation.objective
+        self.proven = allocation.status == "OPTIMAL"
+
+    def explain(self, cadre_id: str) -> Explanation:
+        cadre = int(self.inst.cadre_index([cadre_id])[0])
+        if cadre < 0:
+            raise InputError([Problem("--cadre", "", "a cadre_id of the scenario", repr(cadre_id))])
+        row = self.table.loc[cadre_id]
+        sentences = [self._posting_sentence(row), self._score_sentence(row)]
+        wishes = self.wishes[self.wishes["cadre_id"] == cadre_id]
+        records = [self._wish(cadre, row, int(w.choice), str(w.target)) for w in wishes.itertuples()]
+        if not records:
+            records = [{"status": "no wishes", "sentence": f"{cadre_id} stated no wishes."}]
+        sentences += [r["sentence"] for r in records]
+        head = {column: row[ALLOCATION_COLUMNS.get(column, column)] for column in CADRE_COLUMNS}
+        table = pd.DataFrame([{**head, **r} for r in records])
+        return Explanation(cadre_id, sentences, table.reindex(columns=[*CADRE_COLUMNS, *WISH_COLUMNS]))
+
+    def explain_all(self) -> pd.DataFrame:
+        """One row per wish of every cadre who did not get their first wish."""
+        missed = self.table.index[self.table["choice"].fillna(0).to_numpy() != 1]
+        frames = [self.explain(cadre_id).table for cadre_id in missed]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*CADRE_COLUMNS, *WISH_COLUMNS])
+
+    # ---- pieces ----------------------------------------------------------------------------
+
+    def _posting_sentence(self, row) -> str:
+        who = f"{row['cadre_id']} ({row['university_id']}, {row['rank']})"
+        if row["post_id"] == "":
+            return f"{who} is not placed."
+        post = int(self.inst.post_index([row["post_id"]])[0])
+        wish = f"which meets their wish {row['choice']}" if not pd.isna(row["choice"]) else "which meets none of their wishes"
+        region = region_name(self.inst, str(row["prefecture"]))
+        return f"{who} is posted to {post_label(self.inst, post)} in {region}, {wish}."
+
+    def _score_sentence(self, row) -> str:
+        if row["post_id"] == "":
+            return "Score: 0 points, as for every cadre left unplaced."
+        parts = [f"{name} {row[f'score_{name}']:+.2f}" for name in FACTORS if row[f"score_{name}"] != 0]
+        return f"Score there: {row['score_total']:.2f} points" + (f" ({', '.join(parts)})." if parts else ".")
+
+    def _wish(self, cadre: int, row, number: int, target: str) -> dict[str, Any]:
+        inst = self.inst
+        kind, posts, name = _wish_posts(inst, target)
+        index = pair_lookup(cadre * np.int64(inst.n_posts) + posts, self.keys, np.arange(len(self.keys)), -1)
+        open_posts = posts[index >= 0]
+        blocked = self._blocked(cadre, posts[index < 0])
+        record: dict[str, Any] = {
+            "wish": number,
+            "target": target,
+            "target_kind": kind,
+            "target_name": name,
+            "posts_named": len(posts),
+            "posts_open": len(open_posts),
+            "blocked_by": ";".join(f"{rule}:{count}" for rule, count in blocked.items()),
+        }
+        lead = f"Wish {number}, {name}"
+        met = row["choice"]
+        if not pd.isna(met) and number == met:
+            return {**record, "status": "met", "sentence": f"{lead}: met."}
+        if not len(open_posts):
+            why = "; ".join(f"{rule} blocks {plural(count, 'post')} ({self.rules[rule][1]})" for rule, count in blocked.items())
+            return {**record, "status": "not allowed", "sentence": f"{lead}: not allowed: {why or 'it names no post'}."}
+        by = ", ".join(f"{count} by {rule}" for rule, count in blocked.items())
+        partly = f" ({len(posts) - len(open_posts)} of {len(posts)} posts blocked: {by})" if blocked else ""
+        if not pd.isna(met) and number > met:
+            return {**record, "status": "better wish met", "sentence": f"{lead}: allowed{partly}; a better wish is met already."}
+        return {**record, **self._price(cadre, open_posts, f"{lead}: allowed{partly}.")}
+
+    def _blocked(self, cadre: int, posts: np.ndarray) -> dict[str, int]:
+        """Per rule, how many of these posts it blocks for the cadre."""
+        pairs = self.inst.pairs(np.full(len(posts), cadre), posts)
+        counts = {name: int(rule(pairs).sum()) for name, (rule, _) in self.rules.items()}
+        return {name: count for name, count in counts.items() if count}
+
+    def _price(self, cadre: int, open_posts: np.ndarray, lead: str) -> dict[str, Any]:
+        """Re-solve with the cadre restricted to ``open_posts``; what it costs and who moves."""
+        inst, terms = self.inst, self.terms
+        mask = (terms.pairs.cadre != cadre) | np.isin(terms.pairs.post, open_posts)
+        sub = terms.subset(mask)
+        if not self.must[cadre]:
+            # granting means placing: without place_every_cadre the cadre could stay unplaced
+            own = np.flatnonzero(sub.pairs.cadre == cadre)
+            grant = SideConstraints([GRANT], np.array([-1]), np.zeros(len(own), np.int64), own, -np.ones(len(own), np.int64), "posts")
+            sub = replace(sub, side={**sub.side, GRANT: grant})
+        try:
+            sub, solution, _ = solve_under_rules(sub, self.policy, **self.solver)
+        except InfeasibleError as error:
+            reasons = [c["message"] for c in error.diagnosis.get("conflicts", []) if c.get("factor") != GRANT]
+            why = " ".join(reasons) or "no allocation that meets the other rules places the cadre at a post of this wish."
+            who = inst.cadre_id[cadre]
+            return {"status": "impossible", "sentence": f"{lead} Granting it would break the hard rules; with {who} there, {why}"}
+        except NoSolutionError:
+            return {"status": "unpriced", "sentence": f"{lead} The re-solve found no allocation within {self.solver['time_limit']:g} s."}
+        if solution.interrupted:
+            raise KeyboardInterrupt
+        chosen = solution.chosen > 0
+        moved_to = posts_of(sub.pairs, solution.chosen)
+        granted = int(moved_to[cadre])
+        deltas = {name: float(sub.weighted[name][chosen].sum()) - self.allocation.factor_totals[name] for name in sub.weighted}
+        price = self.points - float(sub.total[chosen].sum())
+        proven = self.proven and solution.status == "OPTIMAL"
+        at_least = self.points - (solution.bound + 0.5 * int(chosen.sum())) / sub.scale
+        record = {
+            "status": "priced",
+            "granted_post": inst.post_id[granted],
+            "price_points": price,
+            "price_proven": proven,
+            "price_at_least": price if proven else at_least,
+            **{f"price_{name}": -deltas.get(name, 0.0) for name in FACTORS},
+            "cadres_moved": int((moved_to != self.allocation.post_of_cadre).sum()) - 1,
+        }
+        holders = np.flatnonzero(self.allocation.post_of_cadre == granted)
+        holders = holders[holders != cadre]
+        held = self._holders(holders, moved_to)
+        record.update(held)
+        kept = self.allocation.summary.get("lexicographic", {})
+        relay = ""
+        for key, value in solution.lexicographic.items():
+            record["relay_kept_change"] = value - kept.get(key, value)
+            if value != kept.get(key, value):
+                relay = f" It would keep {abs(value - kept[key])} {'fewer' if value < kept[key] else 'more'} {key.removesuffix(' kept')}."
+        cost = f"The optimum would drop by {price:.2f} points"
+        if not proven:
+            cost = (
+                f"Against this allocation the objective would change by {-price:+.2f} points, and by at most "
+                f"{-at_least:+.2f} (not proven: a solve stopped at its time limit)"
+            )
+        paid = ", ".join(f"{name} {delta:+.2f}" for name, delta in sorted(deltas.items(), key=lambda kv: kv[1]) if abs(delta) >= 0.005)
+        sentence = (
+            f"{lead} Granting it would give {post_label(inst, granted)}{held['holder_text']}. "
+            f"{cost}" + (f" (change per factor: {paid})" if paid else "")
+            + f", and {plural(record['cadres_moved'], 'other cadre')} would move in the re-solved allocation.{relay}"
+        )
+        record.pop("holder_text")
+        return {**record, "sentence": sentence}
+
+    def _holders(self, holders: np.ndarray, moved_to: np.ndarray) -> dict[str, Any]:
+        if not len(holders):
+            return {"holders": "", "holder_score": np.nan, "holder_moves_to": "", "holder_text": ", which has a free seat"}
+        inst = self.inst
+        ids = inst.cadre_id[holders]
+        scores = self.table.loc[ids, "score_total"].to_numpy(float)
+        new = moved_to[holders]
+        wishes = FACTORS["preferences"].matched_choice(inst.pairs(holders, np.maximum(new, 0)))
+        where = [
+            f"{inst.post_id[p]} ({'wish ' + str(w) if w else 'no wish'})" if p >= 0 else "no post"
+            for p, w in zip(new, wishes)
+        ]
+        text = "; ".join(f"{c}, who scores {s:.2f} there and would move to {w}" for c, s, w in zip(ids, scores, where))
+        return {
+            "holders": ";".join(ids),
+            "holder_score": float(scores.sum()),
+            "holder_moves_to": ";".join(where),
+            "holder_text": f", now held by {text}",
+        }
+
+
+def _wish_posts(inst, target: str) -> tuple[str, np.ndarray, str]:
+    """(kind, post indices, words) for a wish target: a post, a prefecture or a province."""
+    post = int(inst.post_index([target])[0])
+    if post >= 0:
+        return "post", np.array([post]), post_label(inst, post)
+    region = int(inst.region_index([target])[0])
+    kind = "province" if target.endswith("0000") else "prefecture"
+    level = inst.post_province if kind == "province" else inst.post_prefecture
+    posts = np.flatnonzero(level == region) if region >= 0 else np.zeros(0, np.int64)
+    return kind, posts, f"{region_name(inst, target)} ({kind} {target}, {plural(len(posts), 'post')})"
