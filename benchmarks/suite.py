@@ -342,7 +342,7 @@ def machine() -> dict:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = "not installed"
-    return {"cpus": os.cpu_count(), "memory_gb": round(memory_kb / 2**20, 1), "cpu": cpu, "system": platform.platform(), "versions": versions}
+    return {"cpus": os.cpu_count(), "memory_gb": round(memory_kb / 2**20, 1), "cpu": cpu, "system": f"{platform.system()} {platform.machine()}", "versions": versions}
 
 
 def markdown(rows: list[dict]) -> str:

@@ -44,6 +44,8 @@ SIDE_FACTORS = ("relay", "partnership", "rank_fit")
 SWAP_RULE = "forbid_improving_swaps"
 WORSE_OFF_Z = -2.0
 
+HEADLINE_NAMES = 6
+
 
 @dataclass
 class Audit:
@@ -78,7 +80,11 @@ class Audit:
 
     def headline(self) -> str:
         summary = self.summary()
-        worse = ", ".join(self.spread["worse_off"]) or "none"
+        names = list(self.spread["worse_off"])
+        # a terminal line, not a report: audit.csv has them all
+        worse = ", ".join(names[:HEADLINE_NAMES]) or "none"
+        if len(names) > HEADLINE_NAMES:
+            worse += f" and {len(names) - HEADLINE_NAMES} more (see audit.csv)"
         return (
             f"audit          {summary['improving_swaps']} improving swaps, {summary['envious_cadres']} cadres with "
             f"justified envy; universities worse off: {worse}"

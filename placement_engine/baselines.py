@@ -144,7 +144,8 @@ class _SideRows:
             for name, params in policy.active_factors().items()
             if (rows := FACTORS[name].side_constraints(pairs, params)) is not None and len(rows.labels)
         ]
-        stacked = StackedRows.of(rows) if rows else StackedRows(np.zeros(0), *(np.zeros(0, np.int64),) * 2, np.zeros(0))
+        none = np.zeros(0, np.int64)
+        stacked = StackedRows.of(rows) if rows else StackedRows(np.zeros(0), none, none, np.zeros(0))
         order = np.argsort(stacked.pair, kind="stable")
         self.rhs, self.count = stacked.rhs, len(stacked.rhs)
         self.row, self.pair, self.coef = stacked.row[order], stacked.pair[order], stacked.coef[order]

@@ -25,6 +25,7 @@ import pandas as pd
 
 from . import io
 from .allocation import Allocation, _summary
+from .audit import solve_under_rules
 from .candidates import allowed_pairs
 from .errors import InfeasibleError, InputError, NoSolutionError, Problem
 from .evaluate import allocation_table, assigned_pairs, factor_params, factor_totals, metrics
@@ -112,8 +113,11 @@ class Workbench:
         policy: Policy | None = None,
         options: SolveOptions | None = None,
         log: Report | None = None,
+        audit: bool = True,
     ) -> Allocation:
-        """Solve as ``placement_engine.solve`` does, with the pairs and scores reused."""
+        """What ``placement_engine.solve`` does (the same steps, allocation and summary), with the
+        pairs and scores reused. ``audit=False`` leaves the fairness audit out of the summary,
+        for callers that keep only the table rows (``allocation.audit`` still computes it)."""
         policy = policy or scenario.policy
         time_limit, workers, seed = (options or SolveOptions()).resolved(scenario, policy)
         started = time.perf_counter()
@@ -121,7 +125,7 @@ class Workbench:
         paired = time.perf_counter()
         terms = build_terms(cache.pairs, policy, cache)
         built = time.perf_counter()
-        solution = solve_terms(terms, policy, time_limit=time_limit, workers=workers, seed=seed, log=log)
+        terms, solution, swap_rule = solve_under_rules(terms, policy, time_limit=time_limit, workers=workers, seed=seed, log=log)
         solved = time.perf_counter()
         post_of_cadre = _post_of_cadre(scenario, terms, solution.chosen)
         table = allocation_table(scenario.instance, policy, post_of_cadre)
@@ -133,7 +137,13 @@ class Workbench:
             "total_seconds": time.perf_counter() - started,
         }
         summary["wall_seconds"] = summary["timings"]["total_seconds"]
-        return Allocation(scenario, policy, table, summary, post_of_cadre)
+        summary["interrupted"] = solution.interrupted
+        if swap_rule is not None:
+            summary["swap_rule"] = swap_rule
+        allocation = Allocation(scenario, policy, table, summary, post_of_cadre, terms)
+        if audit:
+            summary["audit"] = allocation.audit.summary()
+        return allocation
 
 
 def _pair_rules_key(policy: Policy) -> tuple:
@@ -470,7 +480,7 @@ def sweep(
         point = dict(zip(names, map(float, combination)))
         policy = scenario.policy.override({"factors": {name: {"weight": weight} for name, weight in point.items()}})
         try:
-            row = allocation_row(workbench.solve(scenario, policy, options, log))
+            row = allocation_row(workbench.solve(scenario, policy, options, log, audit=False))
         except (InfeasibleError, NoSolutionError) as error:
             row = _failure_row(error)
         tick(", ".join(f"{name} {weight:g}" for name, weight in point.items()), row)

@@ -201,7 +201,7 @@ def synthetic_universities(posts: pd.DataFrame, province: str, count: int, seed:
     rows = pd.concat(
         [
             capital.iloc[np.arange(in_capital) % len(capital)],
-            seats.iloc[np.arange(count - in_capital) % max(len(seats), 1)] if count > in_capital else seats.iloc[:0],
+            seats.iloc[np.arange(count - in_capital) % max(len(seats), 1)],  # empty when all are in the capital
         ]
     )
     rng = np.random.default_rng([seed, int(province[:2])])
