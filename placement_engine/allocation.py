@@ -18,7 +18,7 @@ from . import io
 from .candidates import allowed_pairs
 from .audit import solve_under_rules
 from .evaluate import allocation_table, factor_totals, metrics, relay_lost
-from .model import Solution, Terms, build_terms
+from .model import ScoreCache, Solution, Terms, build_terms
 from .scenario import Scenario
 from .schema import Policy
 
@@ -92,30 +92,32 @@ def solve(
     seed: int | None = None,
     workers: int | None = None,
     log: Callable[[str], None] | None = None,
+    cache: ScoreCache | None = None,
+    audit: bool = True,
 ) -> Allocation:
-    """Solve a scenario (or a scenario file) under its policy, or under ``policy``."""
+    """Solve a scenario (or a scenario file) under its policy, or under ``policy``.
+
+    ``cache`` holds the allowed pairs and raw factor scores from earlier solves of the
+    same scenario under the same hard rules (the runner's sweeps pass one). ``audit=False``
+    leaves the fairness audit out of the summary (``allocation.audit`` still computes it).
+    """
     started = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = io.load_scenario(scenario)
     policy = policy or scenario.policy
-    options = policy.solver
-    time_limit = time_limit if time_limit is not None else options.time_limit_s
-    seed = seed if seed is not None else (scenario.seed if scenario.seed is not None else options.seed)
-    workers = workers if workers is not None else options.workers
+    time_limit, workers, seed = resolve_options(scenario, policy, time_limit, workers, seed)
 
     instance = scenario.instance
-    pairs = allowed_pairs(instance, policy)
+    pairs = cache.pairs if cache is not None else allowed_pairs(instance, policy)
     build_started = time.perf_counter()
-    terms = build_terms(pairs, policy)
+    terms = build_terms(pairs, policy, cache)
     solve_started = time.perf_counter()
     terms, solution, swap_rule = solve_under_rules(terms, policy, time_limit=time_limit, workers=workers, seed=seed, log=log)
     solved = time.perf_counter()
 
-    post_of_cadre = np.full(instance.n_cadres, -1, dtype=np.int64)
-    chosen = np.flatnonzero(solution.chosen > 0)
-    post_of_cadre[pairs.cadre[chosen]] = pairs.post[chosen]
+    post_of_cadre = post_of_cadre_from(instance, terms.pairs, solution.chosen)
     table = allocation_table(instance, policy, post_of_cadre)
-    summary = _summary(scenario, policy, table, terms, solution, pairs, seed, workers, time_limit)
+    summary = _summary(scenario, policy, table, terms, solution, terms.pairs, seed, workers, time_limit)
     summary["timings"] = {
         "candidates_seconds": build_started - started,
         "build_seconds": solve_started - build_started,
@@ -127,8 +129,31 @@ def solve(
     if swap_rule is not None:
         summary["swap_rule"] = swap_rule
     allocation = Allocation(scenario, policy, table, summary, post_of_cadre, terms)
-    summary["audit"] = allocation.audit.summary()
+    if audit:
+        summary["audit"] = allocation.audit.summary()
     return allocation
+
+
+def resolve_options(
+    scenario: Scenario, policy: Policy, time_limit: float | None, workers: int | None, seed: int | None
+) -> tuple[float, int, int]:
+    """(time limit, workers, seed): the caller's, else the scenario's seed, else the policy's."""
+    options = policy.solver
+    if seed is None:
+        seed = scenario.seed if scenario.seed is not None else options.seed
+    return (
+        time_limit if time_limit is not None else options.time_limit_s,
+        workers if workers is not None else options.workers,
+        seed,
+    )
+
+
+def post_of_cadre_from(instance, pairs, chosen: np.ndarray) -> np.ndarray:
+    """Each cadre's post index (-1 where unplaced) from a 0/1 vector over ``pairs``."""
+    post_of_cadre = np.full(instance.n_cadres, -1, dtype=np.int64)
+    picked = np.flatnonzero(chosen > 0)
+    post_of_cadre[pairs.cadre[picked]] = pairs.post[picked]
+    return post_of_cadre
 
 
 def _summary(scenario, policy, table, terms, solution: Solution, pairs, seed, workers, time_limit) -> dict:

@@ -43,8 +43,7 @@ from .schema import TABLES, Policy
 SIDE_FACTORS = ("relay", "partnership", "rank_fit")
 SWAP_RULE = "forbid_improving_swaps"
 WORSE_OFF_Z = -2.0
-
-HEADLINE_NAMES = 6
+HEADLINE_NAMES = 6  # universities named on the terminal line
 
 
 @dataclass

@@ -26,7 +26,7 @@ from .factors import FACTORS
 from .geo import CHINA_LAT, CHINA_LON, prefecture_of, province_of
 from .ranks import RANKS
 from .scenario import Scenario, Variant
-from .schema import TABLES, ChainFile, Column, Policy, ScenarioFile, TableSpec, VariantFile
+from .schema import TABLES, ChainFile, Policy, ScenarioFile, TableSpec, VariantFile
 
 MAX_ROWS_PER_PROBLEM = 10
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")

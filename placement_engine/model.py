@@ -26,7 +26,7 @@ from .candidates import must_place
 from .errors import InfeasibleError, NoSolutionError
 from .factors import FACTORS, Lexicographic, SideConstraints
 from .flow import INT64_SAFE, FlowResult, solve_transportation
-from .instance import Instance, PairTable
+from .instance import PairTable
 from .schema import Policy
 
 LAGRANGIAN_ROUNDS = 40
@@ -141,7 +141,6 @@ def solve_terms(
     seed: int,
     log: Callable[[str], None] | None = None,
 ) -> Solution:
-    inst = terms.pairs.instance
     rules = policy.rules
     start = time.perf_counter()
     lex = _lexicographic_indicator(terms)

@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .allocation import Allocation, _summary
-from .audit import solve_under_rules
+from .allocation import Allocation, post_of_cadre_from, resolve_options, solve
 from .candidates import allowed_pairs
 from .errors import InfeasibleError, InputError, NoSolutionError, Problem
 from .evaluate import allocation_table, assigned_pairs, factor_params, factor_totals, metrics
@@ -68,13 +67,7 @@ class SolveOptions:
 
     def resolved(self, scenario: Scenario, policy: Policy) -> tuple[float, int, int]:
         """(time limit, workers, seed), in the order of precedence of ``solve``."""
-        solver = policy.solver
-        seed = self.seed if self.seed is not None else scenario.seed if scenario.seed is not None else solver.seed
-        return (
-            self.time_limit if self.time_limit is not None else solver.time_limit_s,
-            self.workers if self.workers is not None else solver.workers,
-            seed,
-        )
+        return resolve_options(scenario, policy, self.time_limit, self.workers, self.seed)
 
 
 class Workbench:
@@ -115,35 +108,19 @@ class Workbench:
         log: Report | None = None,
         audit: bool = True,
     ) -> Allocation:
-        """What ``placement_engine.solve`` does (the same steps, allocation and summary), with the
-        pairs and scores reused. ``audit=False`` leaves the fairness audit out of the summary,
-        for callers that keep only the table rows (``allocation.audit`` still computes it)."""
+        """``placement_engine.solve`` with the pairs and scores reused."""
         policy = policy or scenario.policy
-        time_limit, workers, seed = (options or SolveOptions()).resolved(scenario, policy)
-        started = time.perf_counter()
-        cache = self.cache(scenario, policy)
-        paired = time.perf_counter()
-        terms = build_terms(cache.pairs, policy, cache)
-        built = time.perf_counter()
-        terms, solution, swap_rule = solve_under_rules(terms, policy, time_limit=time_limit, workers=workers, seed=seed, log=log)
-        solved = time.perf_counter()
-        post_of_cadre = _post_of_cadre(scenario, terms, solution.chosen)
-        table = allocation_table(scenario.instance, policy, post_of_cadre)
-        summary = _summary(scenario, policy, table, terms, solution, terms.pairs, seed, workers, time_limit)
-        summary["timings"] = {
-            "candidates_seconds": paired - started,
-            "build_seconds": built - paired,
-            "solve_seconds": solved - built,
-            "total_seconds": time.perf_counter() - started,
-        }
-        summary["wall_seconds"] = summary["timings"]["total_seconds"]
-        summary["interrupted"] = solution.interrupted
-        if swap_rule is not None:
-            summary["swap_rule"] = swap_rule
-        allocation = Allocation(scenario, policy, table, summary, post_of_cadre, terms)
-        if audit:
-            summary["audit"] = allocation.audit.summary()
-        return allocation
+        options = options or SolveOptions()
+        return solve(
+            scenario,
+            policy,
+            time_limit=options.time_limit,
+            workers=options.workers,
+            seed=options.seed,
+            log=log,
+            cache=self.cache(scenario, policy),
+            audit=audit,
+        )
 
 
 def _pair_rules_key(policy: Policy) -> tuple:
@@ -154,13 +131,6 @@ def _pair_rules_key(policy: Policy) -> tuple:
         if type(FACTORS[name]).forbidden is not Factor.forbidden
     )
     return policy.rules.model_dump_json(), forbidding
-
-
-def _post_of_cadre(scenario: Scenario, terms: Terms, chosen: np.ndarray) -> np.ndarray:
-    post_of_cadre = np.full(scenario.instance.n_cadres, -1, dtype=np.int64)
-    picked = np.flatnonzero(chosen > 0)
-    post_of_cadre[terms.pairs.cadre[picked]] = terms.pairs.post[picked]
-    return post_of_cadre
 
 
 # ---- rows of the result tables --------------------------------------------------------------
@@ -666,7 +636,7 @@ class _FrontSolver:
             return {**head, **_failure_row(error), "wall_seconds": time.perf_counter() - started}
         picked = solution.chosen > 0
         reached = int(primary.values[picked].sum())
-        post_of_cadre = _post_of_cadre(self.scenario, self.terms, solution.chosen)
+        post_of_cadre = post_of_cadre_from(self.scenario.instance, self.terms.pairs, solution.chosen)
         return {
             **head,
             "status": solution.status,

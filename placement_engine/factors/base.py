@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import Problem
-from ..instance import Instance, PairTable
+from ..instance import PairTable
 
 
 class FactorParams(BaseModel):

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import Problem
-from ..instance import Instance, PairTable, pair_lookup
+from ..instance import PairTable, pair_lookup
 from .base import Factor, FactorParams
 
 
