@@ -83,6 +83,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--pareto", type=_names, metavar="A,B", help="the Pareto front between two factors' totals")
     compare.add_argument("--points", type=int, default=8, help="points of the Pareto front, at most (default: 8)")
+    compare.add_argument(
+        "--backend",
+        choices=("process", "sequential", "dask"),
+        default="process",
+        help="how the variants are solved side by side (default: local processes)",
+    )
+    compare.add_argument("--jobs", type=int, help="variants solved at once (default: the number of cores)")
+    compare.add_argument("--address", help="a Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
     compare.set_defaults(run=_compare)
 
     chain = sub.add_parser("chain", help="solve a chained scenario batch after batch, for each relay mode")
@@ -191,6 +199,9 @@ def _compare(args) -> int:
         pareto_objectives=tuple(args.pareto) if args.pareto else None,
         points=args.points,
         progress=_progress(args),
+        backend=args.backend,
+        jobs=args.jobs,
+        address=args.address,
     )
     if not args.quiet:
         print(comparison)

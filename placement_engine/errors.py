@@ -36,6 +36,10 @@ class InputError(PlacementError):
         header = f"{count} problem{'s' if count != 1 else ''} in the input:"
         super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
 
+    def __reduce__(self):
+        # rebuilt from the problems, so it crosses process boundaries whole
+        return (type(self), (self.problems,))
+
 
 class InfeasibleError(PlacementError):
     """No allocation satisfies the hard rules; ``diagnosis`` says why."""
@@ -45,6 +49,9 @@ class InfeasibleError(PlacementError):
     def __init__(self, message: str, diagnosis: dict | None = None):
         self.diagnosis = diagnosis or {"message": message}
         super().__init__(message)
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.diagnosis))
 
 
 class NoSolutionError(PlacementError):

@@ -25,6 +25,7 @@ import pandas as pd
 
 from . import io
 from .allocation import Allocation, post_of_cadre_from, resolve_options, solve
+from .parallel import Backend, run_tasks
 from .candidates import allowed_pairs
 from .errors import InfeasibleError, InputError, NoSolutionError, Problem
 from .evaluate import allocation_table, assigned_pairs, factor_params, factor_totals, metrics
@@ -224,6 +225,12 @@ def solve_variant(
     return result
 
 
+def _variant_task(payload: tuple) -> dict[str, Any]:
+    """One variant's solve, as a picklable top-level task for the parallel backends."""
+    scenario, name, options, folder = payload
+    return solve_variant(scenario, name, options, folder)
+
+
 @dataclass
 class Comparison:
     """What ``compare`` found: the tables it writes and the allocations behind them."""
@@ -250,11 +257,17 @@ def compare(
     points: int = 8,
     progress: Report | None = None,
     log: Report | None = None,
+    backend: Backend = "process",
+    jobs: int | None = None,
+    address: str | None = None,
 ) -> Comparison:
     """Solve the baseline and each variant (all of them by default); optionally a sweep and a front.
 
     A variant that has no allocation gets a row with its status and message; the
-    baseline must have one, since every comparison is made against it.
+    baseline must have one, since every comparison is made against it. Variants are
+    solved side by side by ``backend`` (see ``placement_engine.parallel``: a local
+    process pool by default, ``"dask"`` with an optional scheduler ``address``);
+    ``log`` reaches the solves only when they run in this process (``"sequential"``).
     """
     if not isinstance(scenario, Scenario):
         scenario = io.load_scenario(scenario)
@@ -271,12 +284,22 @@ def compare(
     out = Path(out_dir) if out_dir is not None else None
     workbench = Workbench()
     tick = _Progress(progress, len(names))
-    results = []
-    for name in names:
-        folder = out / name if out is not None else None
-        result = solve_variant(scenario, name, options, folder, workbench, log)
-        tick(name, result["row"])
-        results.append(result)
+    if backend == "sequential":
+        results = []
+        for name in names:
+            folder = out / name if out is not None else None
+            results.append(solve_variant(scenario, name, options, folder, workbench, log))
+            tick(name, results[-1]["row"])
+    else:
+        payloads = [(scenario, name, SolveOptions.of(options), out / name if out is not None else None) for name in names]
+        results = run_tasks(
+            _variant_task,
+            payloads,
+            backend=backend,
+            workers=jobs,
+            address=address,
+            progress=lambda done, total, elapsed, result: tick(result["variant"], result["row"]),
+        )
     if results[0]["error"] is not None:
         raise results[0]["error"]
     allocations = {result["variant"]: result["allocation"] for result in results}
