@@ -17,7 +17,7 @@ import pandas as pd
 from . import io
 from .candidates import allowed_pairs
 from .audit import solve_under_rules
-from .evaluate import allocation_table, factor_totals, metrics, relay_lost
+from .evaluate import allocation_table, factor_totals, metrics, posts_of, relay_lost
 from .model import ScoreCache, Solution, Terms, build_terms
 from .scenario import Scenario
 from .schema import Policy
@@ -115,7 +115,7 @@ def solve(
     terms, solution, swap_rule = solve_under_rules(terms, policy, time_limit=time_limit, workers=workers, seed=seed, log=log)
     solved = time.perf_counter()
 
-    post_of_cadre = post_of_cadre_from(instance, terms.pairs, solution.chosen)
+    post_of_cadre = posts_of(terms.pairs, solution.chosen)
     table = allocation_table(instance, policy, post_of_cadre)
     summary = _summary(scenario, policy, table, terms, solution, terms.pairs, seed, workers, time_limit)
     summary["timings"] = {
@@ -146,14 +146,6 @@ def resolve_options(
         workers if workers is not None else options.workers,
         seed,
     )
-
-
-def post_of_cadre_from(instance, pairs, chosen: np.ndarray) -> np.ndarray:
-    """Each cadre's post index (-1 where unplaced) from a 0/1 vector over ``pairs``."""
-    post_of_cadre = np.full(instance.n_cadres, -1, dtype=np.int64)
-    picked = np.flatnonzero(chosen > 0)
-    post_of_cadre[pairs.cadre[picked]] = pairs.post[picked]
-    return post_of_cadre
 
 
 def _summary(scenario, policy, table, terms, solution: Solution, pairs, seed, workers, time_limit) -> dict:

@@ -35,8 +35,8 @@ from .candidates import _expand, allowed_pairs
 from .diagnose import assignment_feasible, diagnose, infeasible
 from .errors import InfeasibleError, InputError, Problem
 from .factors import FACTORS, SideConstraints
-from .evaluate import assigned_pairs
-from .instance import PairTable, pair_lookup
+from .evaluate import assigned_pairs, posts_of
+from .instance import pair_lookup
 from .model import Solution, Terms, build_terms, solve_terms
 from .schema import TABLES, Policy
 
@@ -328,14 +328,6 @@ def _wish(number: int) -> str:
 
 
 # ---- the swap-free rule ----------------------------------------------------------------------
-
-
-def posts_of(pairs: PairTable, chosen: np.ndarray) -> np.ndarray:
-    """Post index per cadre (-1 when unplaced) from a 0/1 vector over the pairs."""
-    post_of_cadre = np.full(pairs.instance.n_cadres, -1, np.int64)
-    picked = np.flatnonzero(chosen > 0)
-    post_of_cadre[pairs.cadre[picked]] = pairs.post[picked]
-    return post_of_cadre
 
 
 def solve_under_rules(

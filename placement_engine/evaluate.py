@@ -22,6 +22,14 @@ def factor_params(policy: Policy) -> dict:
     return {name: active.get(name) or factor.Params(weight=0.0) for name, factor in FACTORS.items()}
 
 
+def posts_of(pairs: PairTable, chosen: np.ndarray) -> np.ndarray:
+    """Post index per cadre (-1 when unplaced) from a 0/1 vector over the pairs."""
+    post_of_cadre = np.full(pairs.instance.n_cadres, -1, np.int64)
+    picked = np.flatnonzero(chosen > 0)
+    post_of_cadre[pairs.cadre[picked]] = pairs.post[picked]
+    return post_of_cadre
+
+
 def assigned_pairs(instance: Instance, post_of_cadre: np.ndarray) -> PairTable:
     placed = np.flatnonzero(post_of_cadre >= 0)
     return instance.pairs(placed, post_of_cadre[placed])

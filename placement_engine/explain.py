@@ -19,10 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .audit import posts_of, solve_under_rules
+from .audit import solve_under_rules
 from .candidates import allowed_pairs, must_place, pair_rules
 from .diagnose import plural, post_label, region_name
 from .errors import InfeasibleError, InputError, NoSolutionError, Problem
+from .evaluate import posts_of
 from .factors import FACTORS, SideConstraints
 from .instance import pair_lookup
 from .model import build_terms

@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .allocation import Allocation, post_of_cadre_from, resolve_options, solve
+from .allocation import Allocation, resolve_options, solve
 from .parallel import Backend, run_tasks
 from .candidates import allowed_pairs
 from .errors import InfeasibleError, InputError, NoSolutionError, Problem
-from .evaluate import allocation_table, assigned_pairs, factor_params, factor_totals, metrics
+from .evaluate import allocation_table, assigned_pairs, factor_params, factor_totals, metrics, posts_of
 from .factors import FACTORS, Factor, SideConstraints
 from .flow import INT64_SAFE
 from .io import BASELINE
@@ -659,7 +659,7 @@ class _FrontSolver:
             return {**head, **_failure_row(error), "wall_seconds": time.perf_counter() - started}
         picked = solution.chosen > 0
         reached = int(primary.values[picked].sum())
-        post_of_cadre = post_of_cadre_from(self.scenario.instance, self.terms.pairs, solution.chosen)
+        post_of_cadre = posts_of(self.terms.pairs, solution.chosen)
         return {
             **head,
             "status": solution.status,
