@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def with_reuse():
         workbench = Workbench()
-        table = pe.sweep(scenario, {"proximity": weights}, workbench=workbench)
+        table = pe.sweep(scenario, {"proximity": weights}, workbench=workbench, backend="sequential")
         return table, workbench
 
     def without_reuse():

@@ -87,9 +87,9 @@ def _parser() -> argparse.ArgumentParser:
         "--backend",
         choices=("process", "sequential", "dask"),
         default="process",
-        help="how the variants are solved side by side (default: local processes)",
+        help="how the variants and the sweep's points are solved side by side (default: local processes)",
     )
-    compare.add_argument("--jobs", type=int, help="variants solved at once (default: the number of cores)")
+    compare.add_argument("--jobs", type=int, help="variants or sweep chunks solved at once (default: the number of cores)")
     compare.add_argument("--address", help="a Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
     compare.set_defaults(run=_compare)
 

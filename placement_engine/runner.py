@@ -7,8 +7,9 @@ on the hard rules and on the parameters of factors that forbid pairs, such as
 but the weight). A weight sweep therefore builds its pairs and scores once.
 
 Solving one variant is ``solve_variant``, a plain function of picklable inputs
-that writes its own output folder, so that variants can later be handed to an
-executor; here they run one after another.
+that writes its own output folder, so that ``compare`` can hand its variants to
+``placement_engine.parallel``. A sweep hands it contiguous chunks of its grid
+rather than single points, so that each worker reuses the scores within its chunk.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import pandas as pd
 
 from . import io
 from .allocation import Allocation, resolve_options, solve
-from .parallel import Backend, run_tasks
+from .parallel import Backend, default_workers, run_tasks
 from .candidates import allowed_pairs
 from .errors import InfeasibleError, InputError, NoSolutionError, Problem
 from .evaluate import allocation_table, assigned_pairs, factor_params, factor_totals, metrics, posts_of
@@ -264,10 +265,11 @@ def compare(
     """Solve the baseline and each variant (all of them by default); optionally a sweep and a front.
 
     A variant that has no allocation gets a row with its status and message; the
-    baseline must have one, since every comparison is made against it. Variants are
-    solved side by side by ``backend`` (see ``placement_engine.parallel``: a local
-    process pool by default, ``"dask"`` with an optional scheduler ``address``);
-    ``log`` reaches the solves only when they run in this process (``"sequential"``).
+    baseline must have one, since every comparison is made against it. Variants,
+    and the sweep's points in chunks, are solved side by side by ``backend`` (see
+    ``placement_engine.parallel``: a local process pool by default, ``"dask"`` with
+    an optional scheduler ``address``), ``jobs`` at a time; the Pareto front runs in
+    this process. ``log`` reaches the solves only when they run in this process.
     """
     if not isinstance(scenario, Scenario):
         scenario = io.load_scenario(scenario)
@@ -305,7 +307,17 @@ def compare(
     allocations = {result["variant"]: result["allocation"] for result in results}
     comparison = Comparison(comparison_table(results), changes_table(allocations), allocations)
     if sweep_weights:
-        comparison.sweep = sweep(scenario, sweep_weights, options=options, progress=progress, workbench=workbench, log=log)
+        comparison.sweep = sweep(
+            scenario,
+            sweep_weights,
+            options=options,
+            progress=progress,
+            workbench=workbench,
+            log=log,
+            backend=backend,
+            jobs=jobs,
+            address=address,
+        )
     if pareto_objectives:
         a, b = pareto_objectives
         comparison.front = pareto(scenario, a, b, points, options=options, progress=progress, workbench=workbench, log=log)
@@ -452,33 +464,83 @@ def sweep(
     progress: Report | None = None,
     workbench: Workbench | None = None,
     log: Report | None = None,
+    backend: Backend = "process",
+    jobs: int | None = None,
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Solve the scenario at every point of a weight grid over one or two factors.
 
     ``weights`` maps each factor to its weights (points per unit), e.g.
-    ``{"proximity": [0, 0.05, 0.1, 0.2]}``. The allowed pairs and raw scores are
-    built once and reused at every point. Returns one row per point: the
-    ``weight_<factor>`` columns, then the columns of comparison.csv.
+    ``{"proximity": [0, 0.05, 0.1, 0.2]}``. Returns one row per point, in grid
+    order: the ``weight_<factor>`` columns, then the columns of comparison.csv.
+
+    The grid is cut into contiguous chunks, about two per worker, solved side by
+    side by ``backend`` as in ``compare``; each chunk builds the allowed pairs and
+    raw scores once and reuses them at its other points. With ``"sequential"``,
+    or a single worker, every point is solved in this process with ``workbench``
+    and ``log``, which reach the solves only then.
     """
     if not isinstance(scenario, Scenario):
         scenario = io.load_scenario(scenario)
     _check_sweep(weights)
-    workbench = workbench or Workbench()
     options = SolveOptions.of(options)
     names = list(weights)
-    grid = list(itertools.product(*(weights[name] for name in names)))
-    tick = _Progress(progress, len(grid))
-    rows = []
-    for combination in grid:
-        point = dict(zip(names, map(float, combination)))
-        policy = scenario.policy.override({"factors": {name: {"weight": weight} for name, weight in point.items()}})
-        try:
-            row = allocation_row(workbench.solve(scenario, policy, options, log, audit=False))
-        except (InfeasibleError, NoSolutionError) as error:
-            row = _failure_row(error)
-        tick(", ".join(f"{name} {weight:g}" for name, weight in point.items()), row)
-        rows.append({**{f"weight_{name}": weight for name, weight in point.items()}, **row})
-    return pd.DataFrame(rows)
+    grid = itertools.product(*(weights[name] for name in names))
+    points = [dict(zip(names, map(float, combination))) for combination in grid]
+    tick = _Progress(progress, len(points))
+    workers = min(jobs or default_workers(), len(points))
+    if backend == "sequential" or workers == 1:
+        workbench = workbench or Workbench()
+        rows = []
+        for point in points:
+            rows.append(_sweep_row(scenario, point, options, workbench, log))
+            tick(_sweep_label(names, rows[-1]), rows[-1])
+        return pd.DataFrame(rows)
+    chunks = _contiguous_chunks(points, min(len(points), 2 * workers))
+
+    def report_chunk(done: int, total: int, elapsed: float, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            tick(_sweep_label(names, row), row)
+
+    solved = run_tasks(
+        _sweep_chunk_task,
+        [(scenario, chunk, options) for chunk in chunks],
+        backend=backend,
+        workers=workers,
+        address=address,
+        progress=report_chunk,
+    )
+    return pd.DataFrame([row for rows in solved for row in rows])
+
+
+def _sweep_row(
+    scenario: Scenario, point: Mapping[str, float], options: SolveOptions, workbench: Workbench, log: Report | None
+) -> dict[str, Any]:
+    """The sweep row of one point: its weights, then its allocation row or failure row."""
+    policy = scenario.policy.override({"factors": {name: {"weight": weight} for name, weight in point.items()}})
+    try:
+        row = allocation_row(workbench.solve(scenario, policy, options, log, audit=False))
+    except (InfeasibleError, NoSolutionError) as error:
+        row = _failure_row(error)
+    return {**{f"weight_{name}": weight for name, weight in point.items()}, **row}
+
+
+def _sweep_label(names: Sequence[str], row: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name} {row[f'weight_{name}']:g}" for name in names)
+
+
+def _sweep_chunk_task(payload: tuple) -> list[dict[str, Any]]:
+    """A contiguous chunk of sweep points, in order, as a picklable top-level task for the parallel backends."""
+    scenario, points, options = payload
+    workbench = Workbench()  # one per chunk, so that its points share the pairs and scores
+    return [_sweep_row(scenario, point, options, workbench, None) for point in points]
+
+
+def _contiguous_chunks(items: Sequence[Any], count: int) -> list[Sequence[Any]]:
+    """``items`` cut in order into ``count`` runs whose lengths differ by at most one."""
+    size, longer = divmod(len(items), count)
+    bounds = [k * size + min(k, longer) for k in range(count + 1)]
+    return [items[start:stop] for start, stop in zip(bounds, bounds[1:])]
 
 
 def _check_sweep(weights: Mapping[str, Sequence[float]]) -> None:
