@@ -32,6 +32,7 @@ class FlowResult:
     status: str  # the flow solver's own status name
     real_bound: float | None = None  # dual bound on the maximum of sum(real_coef * x), if asked
     reduced: np.ndarray | None = None  # per pair: how much forcing it in lowers real_bound at least
+    potential: np.ndarray | None = None  # node potentials behind ``bound`` (cadres, posts, then the sink)
 
 
 def solve_transportation(
@@ -91,7 +92,7 @@ def solve_transportation(
     objective = int(coef[chosen > 0].sum())
     potential = residual_potentials(tail, head, cap, cost, flow, sink + 1)
     bound = -dual_value(tail, head, cap, cost, supply, potential)
-    result = FlowResult(True, chosen, objective, bound, name)
+    result = FlowResult(True, chosen, objective, bound, name, potential=potential)
     if real_coef is not None:
         real_cost = cost.astype(float)
         real_cost[:n_pairs] = -real_coef

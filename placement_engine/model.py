@@ -9,9 +9,10 @@ How it is solved:
   CP-SAT search at all. Relay as a rule becomes a lexicographic weight.
 - Side constraints (budgets, ...): CP-SAT, built directly from index arrays.
   Before the search, a Lagrangian loop over the flow gives a valid upper bound
-  and usually a feasible allocation; CP-SAT gets that allocation as its hint and
-  that bound as a constraint on the objective, and runs with parameters that
-  suit an assignment structure (an LP-based worker, no probing).
+  and usually a feasible allocation (budget-like rows are repaired by
+  ``repair.py``); CP-SAT gets that allocation as its hint and that bound as a
+  constraint on the objective, and runs with parameters that suit an assignment
+  structure (an LP-based worker, no probing).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .errors import InfeasibleError, NoSolutionError
 from .factors import FACTORS, Lexicographic, SideConstraints
 from .flow import INT64_SAFE, FlowResult, solve_transportation
 from .instance import PairTable
+from .repair import GroupRows, post_prices, repair
 from .schema import Policy
 
 LAGRANGIAN_ROUNDS = 40
@@ -241,8 +243,10 @@ def lagrangian(
     assignment polytope bounds the constrained optimum from above; the flow's node
     potentials certify L(lam) exactly, with no allowance for rounding. Steps follow
     Polyak's rule towards the best allocation found, halving when the bound stalls.
-    Allocations that meet the rows become hints; when a step's allocation breaks
-    some rows, doubling those rows' multipliers a few times usually repairs it.
+    Allocations that meet the rows become hints. When a step's allocation breaks
+    some rows, it is repaired: the first few times by doubling the broken rows'
+    multipliers, and for group rows such as budgets (``repair.py``) also whenever
+    it breaks fewer rows than any step before.
     """
     rows = [r for r in side if len(r.labels)]
     if not rows:
@@ -259,6 +263,10 @@ def lagrangian(
         scale = float(np.median(np.abs(coef))) / max(float(np.median(np.abs(stacked.coef))), 1e-9)
     best = Lagrangian(None, None, None, None, None)
     theta, stalled, repairs = 2.0, 0, 0
+    groups = GroupRows.of(terms.pairs, rows)
+    must = must_place(terms.pairs.instance, rules)
+    n_cadres = terms.pairs.instance.n_cadres
+    fewest_broken = np.inf
 
     def consider(chosen: np.ndarray) -> bool:
         if (stacked.excess(chosen.astype(float)) > 1e-9).any():
@@ -282,7 +290,16 @@ def lagrangian(
             if stalled >= 3:
                 theta, stalled = theta / 2, 0
         excess = stacked.excess(flow.chosen.astype(float))
-        if not consider(flow.chosen) and repairs < MAX_REPAIRS:
+        broken = int((excess > 1e-9).sum())
+        if not broken:
+            consider(flow.chosen)
+        if broken and groups is not None and broken < fewest_broken:
+            fewest_broken = broken
+            prices = post_prices(flow, n_cadres, len(terms.pairs.instance.post_capacity))
+            repaired = repair(terms.pairs, coef, groups, must, rules.fill_every_post, flow.chosen, prices)
+            if repaired is not None:
+                consider(repaired)
+        if broken and repairs < MAX_REPAIRS:
             repairs += 1
             _repair(terms, coef, stacked, lam, scale, flow.chosen, rules, consider)
         upper = _floor_bound(best.real_bound)

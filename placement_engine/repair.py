@@ -1,0 +1,215 @@
+"""Budget repair: turn an allocation that breaks some group rows into one that meets them all.
+
+Group rows are side rows in which every cadre appears at most once, such as
+per-university budgets: row r holds the cadres of one group, and
+``sum_i w[i, post(i)] <= b_r``. For such rows a cheap primal heuristic works well:
+
+1. Cadres of rows that hold keep a cost cap equal to what they spend now. For
+   each broken row, an exact multiple-choice knapsack (``knapsack_choice``) picks
+   one option per cadre, priced by the flow's post duals, within the row's limit;
+   each cadre's cap is what its pick spends. Caps add up to at most the limit,
+   so any allocation within the caps meets every row.
+2. One min-cost flow over the pairs within the caps finds the best such
+   allocation; it can move any cadre, so posts the broken rows give up are
+   refilled along chains.
+
+It returns None when that allocation leaves a post empty that must be filled, or
+a cadre out who must be placed; the caller then relies on its other methods.
+This happens when many rows are broken: to free room for each other, the rows
+would have to plan together. Without broken rows the start is returned as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .factors import SideConstraints
+from .flow import FlowResult, solve_transportation
+from .instance import PairTable
+
+
+@dataclass
+class GroupRows:
+    """Side rows in which each cadre appears at most once, as arrays over pairs and cadres."""
+
+    weight: np.ndarray  # per pair: its coefficient in its cadre's row (0 outside rows)
+    row_of_cadre: np.ndarray  # per cadre: its row, -1 when in none
+    rhs: np.ndarray
+
+    @classmethod
+    def of(cls, pairs: PairTable, side: list[SideConstraints]) -> GroupRows | None:
+        """The rows as groups, or None when some pair or cadre is in two rows or a coefficient is negative.
+
+        With no negative coefficient a cadre left unplaced adds nothing, so it never
+        adds more than its cap.
+        """
+        rows = [r for r in side if len(r.labels)]
+        if not rows or any((r.coef < 0).any() for r in rows):
+            return None
+        offsets = np.cumsum([0] + [len(r.labels) for r in rows])
+        pair = np.concatenate([r.pair for r in rows]).astype(np.int64)
+        row = np.concatenate([r.row + offset for r, offset in zip(rows, offsets)]).astype(np.int64)
+        if len(pair) and np.bincount(pair).max() > 1:
+            return None
+        cadre_rows = np.unique(pairs.cadre[pair].astype(np.int64) * offsets[-1] + row)
+        if len(np.unique(cadre_rows // offsets[-1])) < len(cadre_rows):
+            return None
+        weight = np.zeros(len(pairs))
+        weight[pair] = np.concatenate([r.coef for r in rows])
+        row_of_cadre = np.full(pairs.instance.n_cadres, -1)
+        row_of_cadre[pairs.cadre[pair]] = row
+        return cls(weight, row_of_cadre, np.concatenate([r.rhs for r in rows]).astype(float))
+
+    def spend(self, pairs: PairTable, chosen: np.ndarray) -> np.ndarray:
+        """Each row's left-hand side under the 0/1 allocation ``chosen``."""
+        used = chosen > 0
+        in_row = used & (self.row_of_cadre[pairs.cadre] >= 0)
+        return np.bincount(self.row_of_cadre[pairs.cadre[in_row]], weights=self.weight[in_row], minlength=len(self.rhs))
+
+
+def knapsack_choice(cadre, value, weight, row_of_cadre, rhs, optional) -> tuple[float, np.ndarray]:
+    """max sum(value): at most (exactly, unless ``optional``) one option per cadre, each row within ``rhs``.
+
+    ``cadre``, ``value`` and ``weight`` describe the options (pairs). Returns the
+    maximum (-inf when some row cannot be met) and the chosen option per cadre
+    (-1: none). Each cadre's options are first cut to its front: none costs more
+    for less value. A row whose cadres' best options fit takes them; the others
+    merge fronts cadre by cadre, an exact dynamic programme on (spend, value).
+    """
+    n_cadres = len(row_of_cadre)
+    home = np.flatnonzero(optional)
+    cadre = np.concatenate([cadre, home])
+    spend = np.concatenate([weight, np.zeros(len(home))])
+    gain = np.concatenate([value, np.zeros(len(home))])
+    option = np.concatenate([np.arange(len(value)), np.full(len(home), -1)])
+    order = np.lexsort((-gain, spend, cadre))
+    cadre, spend, gain, option = cadre[order], spend[order], gain[order], option[order]
+    start = np.searchsorted(cadre, np.arange(n_cadres + 1))
+    # a segmented running maximum (an offset per cadre keeps cadres apart): an option
+    # stays if it beats every cheaper option of its cadre
+    lifted = gain + _cadre_offsets(gain, start)
+    on_front = lifted > np.concatenate([[-np.inf], np.maximum.accumulate(lifted)[:-1]])
+    cadre, spend, gain, option = cadre[on_front], spend[on_front], gain[on_front], option[on_front]
+    start = np.searchsorted(cadre, np.arange(n_cadres + 1))
+    best = start[1:] - 1  # a front's last option is its cadre's best
+    has_option = start[1:] > start[:-1]
+    choice = np.where(has_option, option[np.maximum(best, 0)], -1)
+    total = float(gain[best[has_option]].sum())
+    in_row = (row_of_cadre >= 0) & has_option
+    best_spend = np.bincount(row_of_cadre[in_row], weights=spend[best[in_row]], minlength=len(rhs))
+    members = np.argsort(row_of_cadre, kind="stable")
+    row_start = np.searchsorted(row_of_cadre[members], np.arange(len(rhs) + 1))
+    for row in np.flatnonzero(best_spend > rhs + 1e-9):
+        cadres = members[row_start[row] : row_start[row + 1]]
+        fronts = [slice(start[c], start[c + 1]) for c in cadres]
+        # what the cadres after each one need at least, so that every partial front can be completed
+        least = np.array([spend[f][0] for f in fronts])
+        reserve = np.concatenate([np.cumsum(least[::-1])[::-1][1:], [0.0]])
+        front_spend, front_gain = np.zeros(1), np.zeros(1)
+        origins = []
+        for f, needed_after in zip(fronts, reserve):
+            sums = (front_spend[:, None] + spend[f][None, :]).ravel()
+            gains = (front_gain[:, None] + gain[f][None, :]).ravel()
+            fits = np.flatnonzero(sums <= rhs[row] - needed_after + 1e-9)
+            if not len(fits):
+                return -np.inf, choice
+            by_spend = fits[np.lexsort((-gains[fits], sums[fits]))]
+            kept = by_spend[gains[by_spend] > np.concatenate([[-np.inf], np.maximum.accumulate(gains[by_spend])[:-1]])]
+            front_spend, front_gain = sums[kept], gains[kept]
+            origins.append((kept, f.stop - f.start))
+        position = int(np.argmax(front_gain))
+        total += float(front_gain[position]) - float(gain[best[cadres]].sum())
+        for c, f, (kept, width) in zip(cadres[::-1], fronts[::-1], origins[::-1]):
+            origin = int(kept[position])
+            choice[c] = option[f][origin % width]
+            position = origin // width
+    return total, choice
+
+
+def _cadre_offsets(gain: np.ndarray, start: np.ndarray) -> np.ndarray:
+    if not len(gain):
+        return gain
+    span = float(gain.max() - gain.min()) + 1.0
+    return np.repeat(np.arange(len(start) - 1), np.diff(start)) * span
+
+
+def post_prices(flow: FlowResult, n_cadres: int, n_posts: int) -> np.ndarray:
+    """The flow's duals of the post rows (what one more seat at each post is worth)."""
+    sink = n_cadres + n_posts
+    return (flow.potential[sink] - flow.potential[n_cadres:sink]).astype(float)
+
+
+def repair(
+    pairs: PairTable,
+    coef: np.ndarray,
+    groups: GroupRows,
+    must: np.ndarray,
+    fill_every_post: bool,
+    start: np.ndarray,
+    prices: np.ndarray,
+) -> np.ndarray | None:
+    """An allocation within every group row, from ``start`` (0/1 per pair) and post ``prices``; None if none found."""
+    broken = groups.spend(pairs, start) > groups.rhs + 1e-9
+    if not broken.any():
+        return start
+    caps = _plan_caps(pairs, coef, groups, must, prices, _spent_caps(pairs, groups, start), broken)
+    if caps is None:
+        return None
+    chosen, complete = _within_caps(pairs, coef, groups, caps, must, fill_every_post)
+    return chosen if complete else None
+
+
+def _spent_caps(pairs, groups: GroupRows, chosen) -> np.ndarray:
+    """Each cadre's cap at what it spends in ``chosen`` (0 when unplaced); no cap outside rows."""
+    used = chosen > 0
+    caps = np.zeros(pairs.instance.n_cadres)
+    caps[pairs.cadre[used]] = groups.weight[used]
+    caps[groups.row_of_cadre < 0] = np.inf
+    return caps
+
+
+def _plan_caps(pairs, coef, groups: GroupRows, must, prices, caps, broken) -> np.ndarray | None:
+    """New caps for the cadres of the ``broken`` rows: what an exact knapsack within each row's limit spends."""
+    cadres = (groups.row_of_cadre >= 0) & broken[np.maximum(groups.row_of_cadre, 0)]
+    options = cadres[pairs.cadre]
+    best, pick = knapsack_choice(
+        pairs.cadre[options],
+        (coef - prices[pairs.post])[options],
+        groups.weight[options],
+        np.where(cadres, groups.row_of_cadre, -1),
+        groups.rhs,
+        ~must & cadres,
+    )
+    if not np.isfinite(best):
+        return None
+    picked = np.flatnonzero(options)
+    members = np.flatnonzero(cadres)
+    caps = caps.copy()
+    caps[members] = np.where(pick[members] >= 0, groups.weight[picked[np.maximum(pick[members], 0)]], 0.0)
+    return caps
+
+
+def _within_caps(pairs, coef, groups: GroupRows, caps, must, fill_every_post) -> tuple[np.ndarray, bool]:
+    """The best allocation with every cadre within its cap, placing as many as the rules need first; is it complete?"""
+    inst = pairs.instance
+    allowed = groups.weight <= caps[pairs.cadre] + 1e-9
+    needs_placing = fill_every_post | must[pairs.cadre[allowed]]
+    # a bonus per placement larger than any difference of objectives: placing comes first
+    bonus = int(2 * np.abs(coef).max(initial=0)) * inst.n_cadres + 1
+    flow = solve_transportation(
+        pairs.cadre[allowed],
+        pairs.post[allowed],
+        coef[allowed] + bonus * needs_placing,
+        inst.n_cadres,
+        inst.post_capacity,
+        False,
+        False,
+    )
+    chosen = np.zeros(len(pairs), np.int64)
+    chosen[np.flatnonzero(allowed)] = flow.chosen
+    placed = np.zeros(inst.n_cadres, bool)
+    placed[pairs.cadre[chosen > 0]] = True
+    filled = np.bincount(pairs.post[chosen > 0], minlength=inst.n_posts) >= inst.post_capacity
+    return chosen, bool(placed[must].all() and (filled.all() or not fill_every_post))
