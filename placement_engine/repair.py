@@ -4,7 +4,9 @@ Group rows are side rows in which every cadre appears at most once, such as
 per-university budgets: row r holds the cadres of one group, and
 ``sum_i w[i, post(i)] <= b_r``. For such rows a cheap primal heuristic works well:
 
-1. Cadres of rows that hold keep a cost cap equal to what they spend now. For
+1. Cadres of rows that hold keep a cost cap equal to what they spend now, plus
+   an equal share of what their row has left (one cadre left out per row shares
+   too). For
    each broken row, an exact multiple-choice knapsack (``knapsack_choice``) picks
    one option per cadre, priced by the flow's post duals, within the row's limit;
    each cadre's cap is what its pick spends. Caps add up to at most the limit,
@@ -12,11 +14,15 @@ per-university budgets: row r holds the cadres of one group, and
 2. One min-cost flow over the pairs within the caps finds the best such
    allocation; it can move any cadre, so posts the broken rows give up are
    refilled along chains.
+3. When a post that must be filled is left empty (say, a cross-province post no
+   one else can afford) or a must-place cadre is left out, the cadre of a broken
+   row who held it in the start keeps it, the knapsacks plan around that, and
+   the flow runs again (a few rounds).
 
-It returns None when that allocation leaves a post empty that must be filled, or
-a cadre out who must be placed; the caller then relies on its other methods.
-This happens when many rows are broken: to free room for each other, the rows
-would have to plan together. Without broken rows the start is returned as it is.
+It returns None when no round gives a complete allocation; the caller then
+relies on its other methods. This happens when many rows are broken: to free
+room for each other, the rows would have to plan together. Without broken rows
+the start is returned as it is.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ import numpy as np
 from .factors import SideConstraints
 from .flow import FlowResult, solve_transportation
 from .instance import PairTable
+
+KEEP_ROUNDS = 4
 
 
 @dataclass
@@ -154,45 +162,94 @@ def repair(
     broken = groups.spend(pairs, start) > groups.rhs + 1e-9
     if not broken.any():
         return start
-    caps = _plan_caps(pairs, coef, groups, must, prices, _spent_caps(pairs, groups, start), broken)
-    if caps is None:
-        return None
-    chosen, complete = _within_caps(pairs, coef, groups, caps, must, fill_every_post)
-    return chosen if complete else None
+    in_broken = (groups.row_of_cadre >= 0) & broken[np.maximum(groups.row_of_cadre, 0)]
+    kept = np.zeros(pairs.instance.n_cadres, bool)
+    for _ in range(KEEP_ROUNDS):
+        caps = _plan_caps(pairs, coef, groups, must, prices, start, in_broken, kept)
+        if caps is None:
+            return None
+        chosen, short_posts, short_cadres = _within_caps(pairs, coef, groups, caps, must, fill_every_post)
+        if not short_posts.any() and not short_cadres.any():
+            return chosen
+        blamed = _blamed(pairs, start, chosen, short_posts, short_cadres, in_broken & ~kept)
+        if not blamed.any():
+            return None
+        kept |= blamed
+    return None
+
+
+def _blamed(pairs, start, chosen, short_posts, short_cadres, candidates) -> np.ndarray:
+    """Cadres among ``candidates`` whose move left a post short or a must-place cadre out.
+
+    From each short post (or the start post of each must-place cadre left out),
+    follow its holder in ``start`` to the post that holder took in ``chosen``, and
+    on to that post's holder in ``start``, until a candidate is met: moves of the
+    broken rows' cadres open such chains.
+    """
+    n_cadres = pairs.instance.n_cadres
+    post_then, post_now = np.full(n_cadres, -1), np.full(n_cadres, -1)
+    post_then[pairs.cadre[start > 0]] = pairs.post[start > 0]
+    post_now[pairs.cadre[chosen > 0]] = pairs.post[chosen > 0]
+    holder_then = np.full(pairs.instance.n_posts, -1)
+    holder_then[pairs.post[start > 0]] = pairs.cadre[start > 0]
+    blamed = np.zeros(n_cadres, bool)
+    for post in [*np.flatnonzero(short_posts), *post_then[short_cadres & (post_then >= 0)]]:
+        cadre, steps = holder_then[post], 0
+        while cadre >= 0 and not candidates[cadre] and post_now[cadre] >= 0 and steps < n_cadres:
+            cadre, steps = holder_then[post_now[cadre]], steps + 1
+        if cadre >= 0 and candidates[cadre]:
+            blamed[cadre] = True
+    return blamed
 
 
 def _spent_caps(pairs, groups: GroupRows, chosen) -> np.ndarray:
-    """Each cadre's cap at what it spends in ``chosen`` (0 when unplaced); no cap outside rows."""
+    """Caps that keep every row within what it spends in ``chosen``, or within its limit if that is more.
+
+    A placed cadre may spend what it spends now, and one cadre left out per row
+    nothing; what the row has left is shared equally among them. No cap outside rows.
+    """
     used = chosen > 0
-    caps = np.zeros(pairs.instance.n_cadres)
+    n_cadres = pairs.instance.n_cadres
+    caps = np.zeros(n_cadres)
     caps[pairs.cadre[used]] = groups.weight[used]
+    sharing = np.zeros(n_cadres, bool)
+    sharing[pairs.cadre[used]] = True
+    waiting = np.flatnonzero(~sharing & (groups.row_of_cadre >= 0))
+    sharing[waiting[np.unique(groups.row_of_cadre[waiting], return_index=True)[1]]] = True
+    sharing &= groups.row_of_cadre >= 0
+    sharers = np.bincount(groups.row_of_cadre[sharing], minlength=len(groups.rhs))
+    share = np.maximum(groups.rhs - groups.spend(pairs, chosen), 0.0) / np.maximum(sharers, 1)
+    caps[sharing] += share[groups.row_of_cadre[sharing]]
     caps[groups.row_of_cadre < 0] = np.inf
     return caps
 
 
-def _plan_caps(pairs, coef, groups: GroupRows, must, prices, caps, broken) -> np.ndarray | None:
-    """New caps for the cadres of the ``broken`` rows: what an exact knapsack within each row's limit spends."""
-    cadres = (groups.row_of_cadre >= 0) & broken[np.maximum(groups.row_of_cadre, 0)]
-    options = cadres[pairs.cadre]
+def _plan_caps(pairs, coef, groups: GroupRows, must, prices, start, cadres, kept) -> np.ndarray | None:
+    """Caps: for ``cadres``, what an exact knapsack within each row's limit spends (``kept`` ones stay on
+    their post in ``start``); for the others, what they spend in ``start``."""
+    caps = _spent_caps(pairs, groups, start)
+    options = cadres[pairs.cadre] & (~kept[pairs.cadre] | (start > 0))
     best, pick = knapsack_choice(
         pairs.cadre[options],
         (coef - prices[pairs.post])[options],
         groups.weight[options],
         np.where(cadres, groups.row_of_cadre, -1),
         groups.rhs,
-        ~must & cadres,
+        ~must & cadres & ~kept,
     )
     if not np.isfinite(best):
         return None
     picked = np.flatnonzero(options)
     members = np.flatnonzero(cadres)
-    caps = caps.copy()
     caps[members] = np.where(pick[members] >= 0, groups.weight[picked[np.maximum(pick[members], 0)]], 0.0)
     return caps
 
 
-def _within_caps(pairs, coef, groups: GroupRows, caps, must, fill_every_post) -> tuple[np.ndarray, bool]:
-    """The best allocation with every cadre within its cap, placing as many as the rules need first; is it complete?"""
+def _within_caps(pairs, coef, groups: GroupRows, caps, must, fill_every_post):
+    """The best allocation with every cadre within its cap, placing as many as the rules need first.
+
+    Returns it, the posts it leaves short that must be filled, and the must-place cadres it leaves out.
+    """
     inst = pairs.instance
     allowed = groups.weight <= caps[pairs.cadre] + 1e-9
     needs_placing = fill_every_post | must[pairs.cadre[allowed]]
@@ -211,5 +268,5 @@ def _within_caps(pairs, coef, groups: GroupRows, caps, must, fill_every_post) ->
     chosen[np.flatnonzero(allowed)] = flow.chosen
     placed = np.zeros(inst.n_cadres, bool)
     placed[pairs.cadre[chosen > 0]] = True
-    filled = np.bincount(pairs.post[chosen > 0], minlength=inst.n_posts) >= inst.post_capacity
-    return chosen, bool(placed[must].all() and (filled.all() or not fill_every_post))
+    short_posts = np.bincount(pairs.post[chosen > 0], minlength=inst.n_posts) < inst.post_capacity
+    return chosen, short_posts & fill_every_post, must & ~placed
