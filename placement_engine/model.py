@@ -204,6 +204,16 @@ class Lagrangian:
     reduced: np.ndarray | None  # per pair, at the best multipliers: forcing it lowers ``real_bound`` this much
     real_bound: float | None
     rounds: int = 0
+    # The best allocation that ``repair.py`` made of a step's flow. It is kept apart from the
+    # hint: CP-SAT proves the default scenario's budgets faster from the Lagrangian's own hint.
+    repaired: np.ndarray | None = None
+    repaired_objective: int | None = None
+
+    def incumbent(self) -> tuple[np.ndarray | None, int | None]:
+        """The better of the hint and the repaired allocation, with its objective."""
+        if self.repaired_objective is not None and (self.hint_objective is None or self.repaired_objective > self.hint_objective):
+            return self.repaired, self.repaired_objective
+        return self.hint, self.hint_objective
 
 
 @dataclass
@@ -297,13 +307,15 @@ def lagrangian(
             fewest_broken = broken
             prices = post_prices(flow, n_cadres, len(terms.pairs.instance.post_capacity))
             repaired = repair(terms.pairs, coef, groups, must, rules.fill_every_post, flow.chosen, prices)
-            if repaired is not None:
-                consider(repaired)
+            if repaired is not None and not (stacked.excess(repaired.astype(float)) > 1e-9).any():
+                objective = int(coef[repaired > 0].sum())
+                if best.repaired_objective is None or objective > best.repaired_objective:
+                    best.repaired, best.repaired_objective = repaired, objective
         if broken and repairs < MAX_REPAIRS:
             repairs += 1
             _repair(terms, coef, stacked, lam, scale, flow.chosen, rules, consider)
         upper = _floor_bound(best.real_bound)
-        if best.hint_objective is not None and upper <= best.hint_objective:
+        if best.incumbent()[1] is not None and upper <= best.incumbent()[1]:
             break
         target = best.hint_objective if best.hint_objective is not None else value - 0.01 * max(abs(value), 1.0)
         norm = float(excess @ excess)
@@ -409,23 +421,26 @@ def _solve_tightened(terms, rules, coef, side, *, method, use_relaxation, time_l
             f"{label}_lagrangian_bound": relaxed.bound,
             f"{label}_lagrangian_rounds": relaxed.rounds,
             f"{label}_hint_objective": relaxed.hint_objective,
+            f"{label}_repaired_objective": relaxed.repaired_objective,
         }
     )
-    if relaxed.bound is not None and relaxed.hint_objective is not None and relaxed.hint_objective >= relaxed.bound and method == "auto":
-        return relaxed.hint, "OPTIMAL", "lagrangian duality", relaxed.hint_objective, relaxed.bound, stats
+    incumbent, incumbent_objective = relaxed.incumbent()
+    if relaxed.bound is not None and incumbent_objective is not None and incumbent_objective >= relaxed.bound and method == "auto":
+        return incumbent, "OPTIMAL", "lagrangian duality", incumbent_objective, relaxed.bound, stats
 
+    hint_full, hint_objective = (relaxed.hint, relaxed.hint_objective) if relaxed.hint is not None else (incumbent, incumbent_objective)
     keep = np.ones(len(terms.pairs), bool)
-    if relaxed.reduced is not None and relaxed.hint_objective is not None:
+    if relaxed.reduced is not None and hint_objective is not None:
         # A pair whose forcing would push the bound below the best known allocation is in no optimum.
-        keep = relaxed.real_bound - np.maximum(relaxed.reduced, 0.0) >= relaxed.hint_objective - 1e-3
-        keep |= relaxed.hint > 0
+        keep = relaxed.real_bound - np.maximum(relaxed.reduced, 0.0) >= hint_objective - 1e-3
+        keep |= hint_full > 0
     stats[f"{label}_pairs_fixed_to_zero"] = int((~keep).sum())
     sub = terms.subset(keep)
     model = cpsat.AssignmentModel(sub.pairs, rules, [restrict_rows(rows, keep) for rows in side])
     if relaxed.bound is not None:
         model.bound_objective(coef[keep], relaxed.bound)
     remaining = max(0.1, time_limit - (time.perf_counter() - start))
-    hint = relaxed.hint[keep] if relaxed.hint is not None else None
+    hint = hint_full[keep] if hint_full is not None else None
     result = model.solve(coef[keep], time_limit=remaining, workers=workers, seed=seed, hint=hint, log=log)
     stats.update({f"{label}_{key}": value for key, value in result.stats.items()})
     if result.status == "INFEASIBLE":
@@ -445,6 +460,8 @@ def _solve_tightened(terms, rules, coef, side, *, method, use_relaxation, time_l
     chosen = np.zeros(len(terms.pairs), np.int64)
     chosen[np.flatnonzero(keep)] = result.chosen
     objective = int(coef[chosen > 0].sum())
+    if incumbent_objective is not None and incumbent_objective > objective:
+        chosen, objective = incumbent.copy(), incumbent_objective
     bound = int(np.floor(result.bound + 1e-9)) if np.isfinite(result.bound) else None
     if relaxed.bound is not None:
         bound = relaxed.bound if bound is None else min(bound, relaxed.bound)
