@@ -1,8 +1,8 @@
 """The solver-free audit of an allocation.
 
 It re-verifies every hard rule (pair rules, one post per cadre, capacities,
-side constraints) and recomputes every factor score and the objective from the
-input tables alone. ``check_output_dir`` does it from a ``solve`` output folder,
+side constraints, and the swap-free rule when the policy sets it) and recomputes
+every factor score and the objective from the input tables alone. ``check_output_dir`` does it from a ``solve`` output folder,
 whose ``inputs/`` holds everything needed.
 """
 
@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .candidates import must_place, pair_rules
+from .audit import audit_terms
+from .candidates import allowed_pairs, must_place, pair_rules
 from .errors import InputError, Problem
 from .evaluate import allocation_table, assigned_pairs, factor_params
 from .factors import FACTORS
+from .model import build_terms
 from .scenario import Scenario
 from .schema import TABLES
 
@@ -87,6 +89,11 @@ def check_allocation(scenario: Scenario, table: pd.DataFrame, summary: dict[str,
     for name, factor in FACTORS.items():
         report = factor.report(pairs, params[name])
         violations += [f"{name}: {v}" for v in report.violations]
+
+    if policy.rules.forbid_improving_swaps:
+        swaps = audit_terms(build_terms(allowed_pairs(inst, policy), policy), policy, post_of_cadre).swaps
+        violations += [f"improving swap, which the swap-free rule forbids: {sentence}" for sentence in swaps["sentence"]]
+        checks["swap-free rule"] = int((post_of_cadre >= 0).sum())
 
     recomputed = allocation_table(inst, policy, post_of_cadre)
     given = table.set_index("cadre_id").loc[recomputed["cadre_id"]]

@@ -73,6 +73,18 @@ def test_the_swap_free_rule_exchanges_them_and_reports_its_cost() -> None:
     assert allocation.summary["audit"]["improving_swaps"] == 0
 
 
+def test_check_reports_an_improving_swap_only_under_the_swap_free_rule() -> None:
+    allocation = pe.solve(crossed())
+
+    strict = check_allocation(crossed().with_policy(rules={"forbid_improving_swaps": True}), allocation.table)
+
+    assert not strict.ok
+    assert [v for v in strict.violations if v.startswith("improving swap")] == [
+        "improving swap, which the swap-free rule forbids: " + allocation.audit.swaps["sentence"].iloc[0]
+    ]
+    assert check_allocation(crossed(), allocation.table).ok
+
+
 def test_a_swap_the_budget_blocks_is_not_reported() -> None:
     scenario = pe.load_scenario(REPO / "scenarios" / "infeasible" / "swap-rule-budget.yaml")
     allocation = pe.solve(scenario.with_policy(rules={"forbid_improving_swaps": False}))
