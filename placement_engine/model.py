@@ -28,11 +28,13 @@ from .errors import InfeasibleError, NoSolutionError
 from .factors import FACTORS, Lexicographic, SideConstraints
 from .flow import INT64_SAFE, FlowResult, solve_transportation
 from .instance import PairTable
-from .repair import GroupRows, post_prices, repair
+from .knapsack import GroupRows, knapsack_bound, post_prices
+from .repair import repair
 from .schema import Policy
 
 LAGRANGIAN_ROUNDS = 40
 MAX_REPAIRS = 3
+KNAPSACK_ROUNDS = 10
 REPAIR_DOUBLINGS = 30
 TIGHTEN_PASSES = 10
 
@@ -208,6 +210,12 @@ class Lagrangian:
     # hint: CP-SAT proves the default scenario's budgets faster from the Lagrangian's own hint.
     repaired: np.ndarray | None = None
     repaired_objective: int | None = None
+    # The bound of ``knapsack.py`` for group rows, when below ``bound``. It only tightens the
+    # bound reported at the end: as a constraint, it slowed CP-SAT's proof on the default scenario.
+    knapsack_bound: int | None = None
+
+    def best_bound(self) -> int | None:
+        return self.bound if self.knapsack_bound is None else self.knapsack_bound
 
     def incumbent(self) -> tuple[np.ndarray | None, int | None]:
         """The better of the hint and the repaired allocation, with its objective."""
@@ -276,7 +284,9 @@ def lagrangian(
     groups = GroupRows.of(terms.pairs, rows)
     must = must_place(terms.pairs.instance, rules)
     n_cadres = terms.pairs.instance.n_cadres
+    n_posts = len(terms.pairs.instance.post_capacity)
     fewest_broken = np.inf
+    price_starts: dict[str, np.ndarray] = {}  # post prices to start the knapsack bound from
 
     def consider(chosen: np.ndarray) -> bool:
         if (stacked.excess(chosen.astype(float)) > 1e-9).any():
@@ -293,8 +303,12 @@ def lagrangian(
         if not flow.feasible:
             break
         value = flow.real_bound + float(lam @ stacked.rhs)
+        if groups is not None and not price_starts:
+            price_starts["first"] = post_prices(flow, n_cadres, n_posts)
         if best.real_bound is None or value < best.real_bound:
             best.real_bound, best.reduced, stalled = value, flow.reduced, 0
+            if groups is not None:
+                price_starts["best"] = post_prices(flow, n_cadres, n_posts)
         else:
             stalled += 1
             if stalled >= 3:
@@ -305,7 +319,7 @@ def lagrangian(
             consider(flow.chosen)
         if broken and groups is not None and broken < fewest_broken:
             fewest_broken = broken
-            prices = post_prices(flow, n_cadres, len(terms.pairs.instance.post_capacity))
+            prices = post_prices(flow, n_cadres, n_posts)
             repaired = repair(terms.pairs, coef, groups, must, rules.fill_every_post, flow.chosen, prices)
             if repaired is not None and not (stacked.excess(repaired.astype(float)) > 1e-9).any():
                 objective = int(coef[repaired > 0].sum())
@@ -323,6 +337,15 @@ def lagrangian(
             break
         lam = np.maximum(0.0, lam + theta * max(value - target, 1.0) / norm * excess)
     best.bound = _floor_bound(best.real_bound) if best.real_bound is not None else None
+    incumbent = best.incumbent()[1]
+    if price_starts and best.bound is not None and (incumbent is None or incumbent < best.bound):
+        # steps need a target below the bound: without an allocation, only the starts are tried
+        value = knapsack_bound(
+            terms.pairs, coef, groups, must, rules.fill_every_post, list(price_starts.values()),
+            target=incumbent if incumbent is not None else -np.inf, rounds=KNAPSACK_ROUNDS if incumbent is not None else 0,
+        )
+        if value is not None and _floor_bound(value) < best.bound:
+            best.knapsack_bound = _floor_bound(value)
     return best
 
 
@@ -422,11 +445,13 @@ def _solve_tightened(terms, rules, coef, side, *, method, use_relaxation, time_l
             f"{label}_lagrangian_rounds": relaxed.rounds,
             f"{label}_hint_objective": relaxed.hint_objective,
             f"{label}_repaired_objective": relaxed.repaired_objective,
+            f"{label}_knapsack_bound": relaxed.knapsack_bound,
         }
     )
     incumbent, incumbent_objective = relaxed.incumbent()
-    if relaxed.bound is not None and incumbent_objective is not None and incumbent_objective >= relaxed.bound and method == "auto":
-        return incumbent, "OPTIMAL", "lagrangian duality", incumbent_objective, relaxed.bound, stats
+    relaxed_bound = relaxed.best_bound()
+    if relaxed_bound is not None and incumbent_objective is not None and incumbent_objective >= relaxed_bound and method == "auto":
+        return incumbent, "OPTIMAL", "lagrangian duality", incumbent_objective, relaxed_bound, stats
 
     hint_full, hint_objective = (relaxed.hint, relaxed.hint_objective) if relaxed.hint is not None else (incumbent, incumbent_objective)
     keep = np.ones(len(terms.pairs), bool)
@@ -463,8 +488,8 @@ def _solve_tightened(terms, rules, coef, side, *, method, use_relaxation, time_l
     if incumbent_objective is not None and incumbent_objective > objective:
         chosen, objective = incumbent.copy(), incumbent_objective
     bound = int(np.floor(result.bound + 1e-9)) if np.isfinite(result.bound) else None
-    if relaxed.bound is not None:
-        bound = relaxed.bound if bound is None else min(bound, relaxed.bound)
+    if relaxed_bound is not None:
+        bound = relaxed_bound if bound is None else min(bound, relaxed_bound)
     status = "OPTIMAL" if objective >= bound else "FEASIBLE"
     return chosen, status, ("cp-sat" if status == "OPTIMAL" else "none"), objective, bound, stats
 

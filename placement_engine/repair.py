@@ -1,8 +1,7 @@
 """Budget repair: turn an allocation that breaks some group rows into one that meets them all.
 
-Group rows are side rows in which every cadre appears at most once, such as
-per-university budgets: row r holds the cadres of one group, and
-``sum_i w[i, post(i)] <= b_r``. For such rows a cheap primal heuristic works well:
+Group rows (``knapsack.py``) are side rows in which every cadre appears at most
+once, such as per-university budgets. For such rows a cheap primal heuristic works well:
 
 1. Cadres of rows that hold keep a cost cap equal to what they spend now, plus
    an equal share of what their row has left (one cadre left out per row shares
@@ -27,126 +26,13 @@ the start is returned as it is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .factors import SideConstraints
-from .flow import FlowResult, solve_transportation
+from .flow import solve_transportation
 from .instance import PairTable
+from .knapsack import GroupRows, knapsack_choice
 
 KEEP_ROUNDS = 4
-
-
-@dataclass
-class GroupRows:
-    """Side rows in which each cadre appears at most once, as arrays over pairs and cadres."""
-
-    weight: np.ndarray  # per pair: its coefficient in its cadre's row (0 outside rows)
-    row_of_cadre: np.ndarray  # per cadre: its row, -1 when in none
-    rhs: np.ndarray
-
-    @classmethod
-    def of(cls, pairs: PairTable, side: list[SideConstraints]) -> GroupRows | None:
-        """The rows as groups, or None when some pair or cadre is in two rows or a coefficient is negative.
-
-        With no negative coefficient a cadre left unplaced adds nothing, so it never
-        adds more than its cap.
-        """
-        rows = [r for r in side if len(r.labels)]
-        if not rows or any((r.coef < 0).any() for r in rows):
-            return None
-        offsets = np.cumsum([0] + [len(r.labels) for r in rows])
-        pair = np.concatenate([r.pair for r in rows]).astype(np.int64)
-        row = np.concatenate([r.row + offset for r, offset in zip(rows, offsets)]).astype(np.int64)
-        if len(pair) and np.bincount(pair).max() > 1:
-            return None
-        cadre_rows = np.unique(pairs.cadre[pair].astype(np.int64) * offsets[-1] + row)
-        if len(np.unique(cadre_rows // offsets[-1])) < len(cadre_rows):
-            return None
-        weight = np.zeros(len(pairs))
-        weight[pair] = np.concatenate([r.coef for r in rows])
-        row_of_cadre = np.full(pairs.instance.n_cadres, -1)
-        row_of_cadre[pairs.cadre[pair]] = row
-        return cls(weight, row_of_cadre, np.concatenate([r.rhs for r in rows]).astype(float))
-
-    def spend(self, pairs: PairTable, chosen: np.ndarray) -> np.ndarray:
-        """Each row's left-hand side under the 0/1 allocation ``chosen``."""
-        used = chosen > 0
-        in_row = used & (self.row_of_cadre[pairs.cadre] >= 0)
-        return np.bincount(self.row_of_cadre[pairs.cadre[in_row]], weights=self.weight[in_row], minlength=len(self.rhs))
-
-
-def knapsack_choice(cadre, value, weight, row_of_cadre, rhs, optional) -> tuple[float, np.ndarray]:
-    """max sum(value): at most (exactly, unless ``optional``) one option per cadre, each row within ``rhs``.
-
-    ``cadre``, ``value`` and ``weight`` describe the options (pairs). Returns the
-    maximum (-inf when some row cannot be met) and the chosen option per cadre
-    (-1: none). Each cadre's options are first cut to its front: none costs more
-    for less value. A row whose cadres' best options fit takes them; the others
-    merge fronts cadre by cadre, an exact dynamic programme on (spend, value).
-    """
-    n_cadres = len(row_of_cadre)
-    home = np.flatnonzero(optional)
-    cadre = np.concatenate([cadre, home])
-    spend = np.concatenate([weight, np.zeros(len(home))])
-    gain = np.concatenate([value, np.zeros(len(home))])
-    option = np.concatenate([np.arange(len(value)), np.full(len(home), -1)])
-    order = np.lexsort((-gain, spend, cadre))
-    cadre, spend, gain, option = cadre[order], spend[order], gain[order], option[order]
-    start = np.searchsorted(cadre, np.arange(n_cadres + 1))
-    # a segmented running maximum (an offset per cadre keeps cadres apart): an option
-    # stays if it beats every cheaper option of its cadre
-    lifted = gain + _cadre_offsets(gain, start)
-    on_front = lifted > np.concatenate([[-np.inf], np.maximum.accumulate(lifted)[:-1]])
-    cadre, spend, gain, option = cadre[on_front], spend[on_front], gain[on_front], option[on_front]
-    start = np.searchsorted(cadre, np.arange(n_cadres + 1))
-    best = start[1:] - 1  # a front's last option is its cadre's best
-    has_option = start[1:] > start[:-1]
-    choice = np.where(has_option, option[np.maximum(best, 0)], -1)
-    total = float(gain[best[has_option]].sum())
-    in_row = (row_of_cadre >= 0) & has_option
-    best_spend = np.bincount(row_of_cadre[in_row], weights=spend[best[in_row]], minlength=len(rhs))
-    members = np.argsort(row_of_cadre, kind="stable")
-    row_start = np.searchsorted(row_of_cadre[members], np.arange(len(rhs) + 1))
-    for row in np.flatnonzero(best_spend > rhs + 1e-9):
-        cadres = members[row_start[row] : row_start[row + 1]]
-        fronts = [slice(start[c], start[c + 1]) for c in cadres]
-        # what the cadres after each one need at least, so that every partial front can be completed
-        least = np.array([spend[f][0] for f in fronts])
-        reserve = np.concatenate([np.cumsum(least[::-1])[::-1][1:], [0.0]])
-        front_spend, front_gain = np.zeros(1), np.zeros(1)
-        origins = []
-        for f, needed_after in zip(fronts, reserve):
-            sums = (front_spend[:, None] + spend[f][None, :]).ravel()
-            gains = (front_gain[:, None] + gain[f][None, :]).ravel()
-            fits = np.flatnonzero(sums <= rhs[row] - needed_after + 1e-9)
-            if not len(fits):
-                return -np.inf, choice
-            by_spend = fits[np.lexsort((-gains[fits], sums[fits]))]
-            kept = by_spend[gains[by_spend] > np.concatenate([[-np.inf], np.maximum.accumulate(gains[by_spend])[:-1]])]
-            front_spend, front_gain = sums[kept], gains[kept]
-            origins.append((kept, f.stop - f.start))
-        position = int(np.argmax(front_gain))
-        total += float(front_gain[position]) - float(gain[best[cadres]].sum())
-        for c, f, (kept, width) in zip(cadres[::-1], fronts[::-1], origins[::-1]):
-            origin = int(kept[position])
-            choice[c] = option[f][origin % width]
-            position = origin // width
-    return total, choice
-
-
-def _cadre_offsets(gain: np.ndarray, start: np.ndarray) -> np.ndarray:
-    if not len(gain):
-        return gain
-    span = float(gain.max() - gain.min()) + 1.0
-    return np.repeat(np.arange(len(start) - 1), np.diff(start)) * span
-
-
-def post_prices(flow: FlowResult, n_cadres: int, n_posts: int) -> np.ndarray:
-    """The flow's duals of the post rows (what one more seat at each post is worth)."""
-    sink = n_cadres + n_posts
-    return (flow.potential[sink] - flow.potential[n_cadres:sink]).astype(float)
 
 
 def repair(
