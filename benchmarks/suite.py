@@ -98,13 +98,14 @@ def run_engine(scenario, time_limit: float) -> dict:
         allocation = pe.solve(scenario, time_limit=time_limit)
     except pe.NoSolutionError:
         wall = time.perf_counter() - start
-        return {"build_s": None, "solve_s": None, "total_s": wall, "objective_scaled": None, "status": "NO SOLUTION", "proven": False, "gap": None}
+        return {"build_s": None, "solve_s": None, "total_s": wall, "objective_scaled": None, "bound_scaled": None, "status": "NO SOLUTION", "proven": False, "gap": None}
     timings = allocation.summary["timings"]
     return {
         "build_s": timings["candidates_seconds"] + timings["build_seconds"],
         "solve_s": timings["solve_seconds"],
         "total_s": timings["total_seconds"],
         "objective_scaled": allocation.summary["objective_scaled"],
+        "bound_scaled": allocation.summary["best_bound_scaled"],
         "status": allocation.status,
         "proven": allocation.status == "OPTIMAL",
         "gap": allocation.gap,
@@ -248,6 +249,7 @@ def run_highs(scenario, time_limit: float) -> dict:
         "solve_s": solved - built,
         "total_s": solved - start,
         "objective_scaled": objective,
+        "bound_scaled": bound if np.isfinite(bound) else None,
         "status": "OPTIMAL" if status == "Optimal" else ("FEASIBLE" if found else status.upper()),
         "proven": status == "Optimal",
         "gap": (bound - objective) / max(1.0, abs(bound)) if found else None,
