@@ -455,7 +455,7 @@ def _read_table(path: Path, name: str, shown: str, must_exist: bool, problems: l
     if text is None:
         return None
     try:
-        frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+        frame = pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True, skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         problems.append(Problem(shown, "", "a header row with the column names", "an empty file"))
         return None
@@ -467,7 +467,7 @@ def _read_table(path: Path, name: str, shown: str, must_exist: bool, problems: l
         else:
             problems.append(Problem(shown, "", "a readable CSV table", str(error).strip()))
         return None
-    return _as_text(frame)
+    return _without_blank_rows(_as_text(frame))
 
 
 def _add_once(problems: list[Problem], problem: Problem) -> None:
@@ -487,6 +487,15 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _without_blank_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame without its blank rows; ``attrs["file_rows"]`` keeps each remaining row's
+    number in the file (the header is row 1), so that problems point at the right row."""
+    kept = ~(frame == "").all(axis=1).to_numpy() if len(frame.columns) else np.ones(len(frame), bool)
+    out = frame.loc[kept].reset_index(drop=True)
+    out.attrs["file_rows"] = np.flatnonzero(kept) + 2
+    return out
+
+
 def _cell_text(value: Any) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
@@ -503,11 +512,17 @@ class _Collector:
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems
+        self.file_rows: dict[str, np.ndarray] = {}  # per file: each table row's number in the file
+
+    def row(self, shown: str, index: int) -> int:
+        """The file's row number of table row ``index`` (the header is row 1)."""
+        rows = self.file_rows.get(shown)
+        return int(rows[index]) if rows is not None and index < len(rows) else index + 2
 
     def cells(self, shown: str, column: str, bad_rows: np.ndarray, values: np.ndarray, expected: str, got=None):
         describe = got or (lambda row: repr(str(values[row])))
         for row in bad_rows[:MAX_ROWS_PER_PROBLEM]:
-            self.problems.append(Problem(shown, f"row {row + 2}, column {column}", expected, describe(row)))
+            self.problems.append(Problem(shown, f"row {self.row(shown, row)}, column {column}", expected, describe(row)))
         extra = len(bad_rows) - MAX_ROWS_PER_PROBLEM
         if extra > 0:
             self.problems.append(
@@ -599,7 +614,7 @@ def _check_unique(spec: TableSpec, frame: pd.DataFrame, shown: str, collect: _Co
     else:
         expected = f"a unique {' + '.join(key)}"
     values = numbered[key[-1]].to_numpy(str)
-    collect.cells(shown, key[-1], dup, values, expected, got=lambda row: f"{str(values[row])!r} again (first at row {first[row] + 2})")
+    collect.cells(shown, key[-1], dup, values, expected, got=lambda row: f"{str(values[row])!r} again (first at row {collect.row(shown, first[row])})")
 
 
 def _validate_tables(
@@ -610,8 +625,11 @@ def _validate_tables(
     for name, frame in frames.items():
         if frame is None:
             continue
+        if "file_rows" in frame.attrs:
+            collect.file_rows[shown.get(name, name)] = frame.attrs["file_rows"]
         checked = _validate_table(TABLES[name], frame, shown.get(name, name), collect)
         if checked is not None:
+            checked.attrs.pop("file_rows", None)  # the tables handed out carry no attrs
             tables[name] = checked
     if any(spec.required and name not in tables for name, spec in TABLES.items()):
         return None
@@ -697,5 +715,5 @@ def _check_choices(prefs: pd.DataFrame, shown: str, collect: _Collector) -> None
         dup,
         values,
         "each choice number once per cadre",
-        got=lambda row: f"choice {values[row]} again for cadre {str(cadres[row])!r} (first at row {first[row] + 2})",
+        got=lambda row: f"choice {values[row]} again for cadre {str(cadres[row])!r} (first at row {collect.row(shown, first[row])})",
     )

@@ -393,6 +393,21 @@ def test_duplicate_id_says_where_the_first_was(scn: Path, name: str, row: str, m
     assert problems(scn / "scenario.yaml") == [message]
 
 
+def test_rows_after_a_blank_line_keep_their_file_row_numbers(scn: Path) -> None:
+    edit(scn / "preferences.csv", "sdu-01,2,370100", "\nsdu-01,0,370100")  # a blank line before it
+    append(scn / "cadres.csv", "\nsdu-01,sdu,staff,false\n")
+    assert problems(scn / "scenario.yaml") == [
+        "cadres.csv row 9, column cadre_id: expected a unique cadre_id; got 'sdu-01' again (first at row 2)",
+        "preferences.csv row 4, column choice: expected a whole number >= 1; got '0'",
+    ]
+
+
+def test_blank_lines_alone_are_skipped(scn: Path) -> None:
+    append(scn / "cadres.csv", "\n\n")
+    edit(scn / "posts.csv", "P370102,370102,", "\nP370102,370102,")
+    assert pe.load_scenario(scn / "scenario.yaml").instance.n_cadres == pe.load_scenario(TINY / "scenario.yaml").instance.n_cadres
+
+
 @pytest.mark.parametrize(
     ("name", "old", "new", "messages"),
     [
