@@ -12,8 +12,8 @@ each it prints, in points (the scaled integer objective / 1,000):
 - the engine's budget Lagrangian (``model.lagrangian``: budget rows priced, the
   assignment kept as a flow), whose limit is the LP bound;
 - the knapsack Lagrangian: post rows priced instead, each university's budget kept
-  as an exact knapsack (``placement_engine.repair.knapsack_choice``), which can
-  only be tighter than the LP;
+  as an exact knapsack (``placement_engine.knapsack.knapsack_bound``), whose best
+  value can only be tighter than the LP;
 - the engine (``placement_engine.solve``) and HiGHS MIP, each with the time limit:
   best allocation and bound.
 
@@ -28,65 +28,31 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from suite import SCENARIOS, build_generated, highs_model, load, run_engine, run_highs, terms_of
 
-from placement_engine.knapsack import knapsack_choice, post_prices
+from placement_engine.knapsack import GroupRows, knapsack_bound, post_prices
 
 KNAPSACK_ROUNDS = 200
 STALL_ROUNDS = 5
 
 
-def knapsack_lagrangian(terms, rules, target: float | None, rounds: int) -> tuple[float, float]:
-    """Subgradient on post prices for the knapsack Lagrangian; returns (best bound, seconds).
+def knapsack_lagrangian(terms, rules, target: float | None, rounds: int) -> tuple[float | None, float]:
+    """``knapsack.knapsack_bound`` from the unconstrained flow's post duals; returns (best bound, seconds).
 
-    L(pi) = sum_j pi_j cap_j + knapsack_choice(coef - pi[post]) bounds the budget-constrained
-    maximum for any prices (free with every post filled, else pi >= 0). Starts from the
-    unconstrained flow's duals; Polyak steps towards ``target`` (the best allocation known;
-    without one, 1 % under the current value), halving after stalls.
+    Polyak steps towards ``target`` (the best allocation known; without one, 1 % under
+    the current value), halving after STALL_ROUNDS steps that do not improve.
     """
     from placement_engine.candidates import must_place
     from placement_engine.model import _flow
 
     start = time.perf_counter()
-    pairs = terms.pairs
-    inst = pairs.instance
-    (rows,) = [rows for rows in terms.side.values() if len(rows.labels)]
-    weight = np.zeros(len(pairs))
-    weight[rows.pair] = rows.coef
-    row_of_cadre = np.full(inst.n_cadres, -1)
-    row_of_cadre[pairs.cadre[rows.pair]] = rows.row
-    optional = ~must_place(inst, rules)
-    capacity = inst.post_capacity.astype(float)
-    coef = terms.coef.astype(float)
+    inst = terms.pairs.instance
+    groups = GroupRows.of(terms.pairs, [rows for rows in terms.side.values() if len(rows.labels)])
     prices = post_prices(_flow(terms, terms.coef, rules), inst.n_cadres, inst.n_posts)
-
-    def bound(prices):
-        value, choice = knapsack_choice(pairs.cadre, coef - prices[pairs.post], weight, row_of_cadre, rows.rhs.astype(float), optional)
-        return value + float(prices @ capacity), choice
-
-    value, choice = bound(prices)
-    best, theta, stalled = value, 1.0, 0
-    for _ in range(rounds):
-        load = np.bincount(pairs.post[choice[choice >= 0]], minlength=inst.n_posts)
-        step = capacity - load
-        if not rules.fill_every_post:
-            step[(prices <= 0) & (step > 0)] = 0  # a price already at zero cannot fall
-        if not step.any():
-            break
-        aim = target if target is not None else value - 0.01 * abs(value)
-        prices = prices - theta * max(value - aim, 1.0) / float(step @ step) * step
-        if not rules.fill_every_post:
-            prices = np.maximum(prices, 0.0)
-        value, choice = bound(prices)
-        if value < best - 0.5:
-            best, stalled = value, 0
-        else:
-            stalled += 1
-            if stalled >= STALL_ROUNDS:
-                theta, stalled = theta / 2, 0
-    return best, time.perf_counter() - start
+    value = knapsack_bound(
+        terms.pairs, terms.coef, groups, must_place(inst, rules), rules.fill_every_post, [prices], target, rounds, patience=STALL_ROUNDS
+    )
+    return value, time.perf_counter() - start
 
 
 def lp_bound(terms, rules) -> tuple[float, float]:

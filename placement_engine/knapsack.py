@@ -155,14 +155,16 @@ def knapsack_bound(
     must: np.ndarray,
     fill_every_post: bool,
     starts: list[np.ndarray],
-    target: float,
+    target: float | None,
     rounds: int,
+    patience: int = 1,
 ) -> float | None:
     """The least L(pi) found from the ``starts`` prices and ``rounds`` subgradient steps towards ``target``.
 
     Steps follow Polyak's rule (the subgradient of L is capacity minus the posts the
-    knapsacks choose), halving after steps that do not improve. None when some row
-    cannot be met at all, so that no allocation can.
+    knapsacks choose) towards ``target``, or 1 % under the current value without
+    one, halving after ``patience`` steps in a row that do not improve. None when
+    some row cannot be met at all, so that no allocation can.
     """
     capacity = pairs.instance.post_capacity.astype(float)
 
@@ -176,13 +178,16 @@ def knapsack_bound(
     if not np.isfinite(best[0]):
         return None
     value, prices, step = best
-    theta = 1.0
+    theta, stalled = 1.0, 0
     for _ in range(rounds):
-        if value <= target or not step.any():
+        aim = target if target is not None else value - 0.01 * abs(value)
+        if value <= aim or not step.any():
             break
-        value, prices, step = evaluate(prices - theta * (value - target) / float(step @ step) * step)
+        value, prices, step = evaluate(prices - theta * (value - aim) / float(step @ step) * step)
         if value < best[0]:
-            best = (value, prices, step)
+            best, stalled = (value, prices, step), 0
         else:
-            theta /= 2
+            stalled += 1
+            if stalled >= patience:
+                theta, stalled = theta / 2, 0
     return best[0]

@@ -303,12 +303,13 @@ def lagrangian(
         if not flow.feasible:
             break
         value = flow.real_bound + float(lam @ stacked.rhs)
-        if groups is not None and not price_starts:
-            price_starts["first"] = post_prices(flow, n_cadres, n_posts)
+        prices = post_prices(flow, n_cadres, n_posts) if groups is not None else None
+        if prices is not None:
+            price_starts.setdefault("first", prices)
         if best.real_bound is None or value < best.real_bound:
             best.real_bound, best.reduced, stalled = value, flow.reduced, 0
-            if groups is not None:
-                price_starts["best"] = post_prices(flow, n_cadres, n_posts)
+            if prices is not None:
+                price_starts["best"] = prices
         else:
             stalled += 1
             if stalled >= 3:
@@ -319,7 +320,6 @@ def lagrangian(
             consider(flow.chosen)
         if broken and groups is not None and broken < fewest_broken:
             fewest_broken = broken
-            prices = post_prices(flow, n_cadres, n_posts)
             repaired = repair(terms.pairs, coef, groups, must, rules.fill_every_post, flow.chosen, prices)
             if repaired is not None and not (stacked.excess(repaired.astype(float)) > 1e-9).any():
                 objective = int(coef[repaired > 0].sum())
