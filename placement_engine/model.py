@@ -328,8 +328,8 @@ def lagrangian(
         if broken and repairs < MAX_REPAIRS:
             repairs += 1
             _repair(terms, coef, stacked, lam, scale, flow.chosen, rules, consider)
-        upper = _floor_bound(best.real_bound)
-        if best.incumbent()[1] is not None and upper <= best.incumbent()[1]:
+        incumbent = best.incumbent()[1]
+        if incumbent is not None and _floor_bound(best.real_bound) <= incumbent:
             break
         target = best.hint_objective if best.hint_objective is not None else value - 0.01 * max(abs(value), 1.0)
         norm = float(excess @ excess)
