@@ -12,7 +12,7 @@ each it prints, in points (the scaled integer objective / 1,000):
 - the engine's budget Lagrangian (``model.lagrangian``: budget rows priced, the
   assignment kept as a flow), whose limit is the LP bound;
 - the knapsack Lagrangian: post rows priced instead, each university's budget kept
-  as an exact knapsack (``placement_engine.knapsack.knapsack_bound``), whose best
+  as an exact knapsack (``placement_engine.solve.knapsack.knapsack_bound``), whose best
   value can only be tighter than the LP;
 - the engine (``placement_engine.solve``) and HiGHS MIP, each with the time limit:
   best allocation and bound.
@@ -30,7 +30,7 @@ from pathlib import Path
 
 from suite import SCENARIOS, build_generated, highs_model, load, run_engine, run_highs, terms_of
 
-from placement_engine.knapsack import GroupRows, knapsack_bound, post_prices
+from placement_engine.solve.knapsack import GroupRows, knapsack_bound, post_prices
 
 KNAPSACK_ROUNDS = 200
 STALL_ROUNDS = 5
@@ -42,8 +42,8 @@ def knapsack_lagrangian(terms, rules, target: float | None, rounds: int) -> tupl
     Polyak steps towards ``target`` (the best allocation known; without one, 1 % under
     the current value), halving after STALL_ROUNDS steps that do not improve.
     """
-    from placement_engine.candidates import must_place
-    from placement_engine.model import _flow
+    from placement_engine.rules.candidates import must_place
+    from placement_engine.solve.model import _flow
 
     start = time.perf_counter()
     inst = terms.pairs.instance
@@ -70,7 +70,7 @@ def lp_bound(terms, rules) -> tuple[float, float]:
 
 
 def measure(path: Path, seconds: float, knapsack_rounds: int) -> list[dict]:
-    from placement_engine.model import _flow, lagrangian, restrict_rows, tighten
+    from placement_engine.solve.model import _flow, lagrangian, restrict_rows, tighten
 
     scenario = load(path, "budgets")
     rules = scenario.policy.rules

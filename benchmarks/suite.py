@@ -84,8 +84,8 @@ def load(path: Path, variant: str):
 
 
 def terms_of(scenario):
-    from placement_engine.candidates import allowed_pairs
-    from placement_engine.model import build_terms
+    from placement_engine.rules.candidates import allowed_pairs
+    from placement_engine.solve.model import build_terms
 
     return build_terms(allowed_pairs(scenario.instance, scenario.policy), scenario.policy)
 
@@ -190,7 +190,7 @@ def highs_model(terms, rules):
     import numpy as np
     from scipy.sparse import coo_array
 
-    from placement_engine.candidates import must_place
+    from placement_engine.rules.candidates import must_place
 
     pairs = terms.pairs
     inst = pairs.instance

@@ -8,12 +8,12 @@
 """
 
 from .allocation import Allocation, solve
-from .audit import Audit
+from .reports.audit import Audit
 from .baselines import Baseline, greedy_allocation, random_allocation
-from .check import CheckReport, check_allocation, check_output_dir
-from .diagnose import diagnose
+from .reports.check import CheckReport, check_allocation, check_output_dir
+from .solve.diagnosis import diagnose
 from .errors import InfeasibleError, InputError, NoSolutionError, PlacementError, Problem
-from .explain import Explainer, Explanation, explain, least_satisfied
+from .reports.explain import Explainer, Explanation, explain, least_satisfied
 from .factors import FACTORS
 from .io import load_policy, load_scenario, scenario_from_tables
 from .runner import Comparison, SolveOptions, chain, compare, pareto, solve_variant, sweep
@@ -21,6 +21,16 @@ from .scenario import Scenario, Variant
 from .schema import Policy
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # matplotlib is heavy: the figures module loads on first use
+    if name == "plots":
+        from .reports import plots
+
+        return plots
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FACTORS",

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .candidates import allowed_pairs
-from .audit import solve_under_rules
+from .rules.candidates import allowed_pairs
+from .reports.audit import solve_under_rules
 from .evaluate import allocation_table, factor_totals, metrics, posts_of, relay_lost
-from .model import ScoreCache, Solution, Terms, build_terms
+from .solve.model import ScoreCache, Solution, Terms, build_terms
 from .scenario import Scenario
 from .schema import Policy
 
@@ -60,14 +60,14 @@ class Allocation:
 
     def check(self):
         """Re-verify every hard rule and recompute the objective without the solver."""
-        from .check import check_allocation
+        from .reports.check import check_allocation
 
         return check_allocation(self.scenario.with_policy(self.policy), self.table, self.summary)
 
     @cached_property
     def audit(self):
         """Improving swaps, justified envy and wish statistics per university (see audit.py)."""
-        from .audit import audit_terms
+        from .reports.audit import audit_terms
 
         terms = self.terms if self.terms is not None else build_terms(allowed_pairs(self.scenario.instance, self.policy), self.policy)
         return audit_terms(terms, self.policy, self.post_of_cadre)

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .candidates import allowed_pairs, must_place
-from .check import CheckReport, check_allocation
+from .rules.candidates import allowed_pairs, must_place
+from .reports.check import CheckReport, check_allocation
 from .errors import InfeasibleError
 from .evaluate import allocation_table, metrics
 from .factors import FACTORS
-from .flow import solve_transportation
+from .solve.flow import solve_transportation
 from .instance import PairTable
-from .model import StackedRows
+from .solve.model import StackedRows
 from .scenario import Scenario
 from .schema import Policy
 

@@ -152,7 +152,7 @@ def _options(args) -> dict:
 
 
 def _validate(args) -> int:
-    from .report import describe_scenario
+    from .reports.terminal import describe_scenario
 
     scenario = io.load_scenario(args.scenario)
     print(describe_scenario(scenario))
@@ -161,7 +161,7 @@ def _validate(args) -> int:
 
 def _solve(args) -> int:
     from .allocation import solve
-    from .report import solve_table
+    from .reports.terminal import solve_table
 
     scenario = io.load_scenario(args.scenario, policy=args.policy)
     args.out_dir = args.out or Path("out") / scenario.name
@@ -225,7 +225,7 @@ def _chain(args) -> int:
 
 
 def _check(args) -> int:
-    from .check import check_output_dir
+    from .reports.check import check_output_dir
 
     report = check_output_dir(args.out)
     print(report)
@@ -237,7 +237,7 @@ EXPLAIN_COLUMNS = ["wish", "target_name", "status", "posts_open", "blocked_by", 
 
 def _explain(args) -> int:
     from .allocation import solve
-    from .explain import Explainer, least_satisfied
+    from .reports.explain import Explainer, least_satisfied
 
     scenario = io.load_scenario(args.scenario, policy=args.policy)
     unknown = [cadre for cadre, index in zip(args.cadre, scenario.instance.cadre_index(args.cadre)) if index < 0]
@@ -264,7 +264,7 @@ def _explain(args) -> int:
 
 
 def _audit(args) -> int:
-    from .audit import audit_output_dir
+    from .reports.audit import audit_output_dir
 
     report = audit_output_dir(args.out)
     report.write(args.out)

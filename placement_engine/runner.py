@@ -27,13 +27,13 @@ import pandas as pd
 from . import io
 from .allocation import Allocation, resolve_options, solve
 from .parallel import Backend, default_workers, run_tasks
-from .candidates import allowed_pairs
+from .rules.candidates import allowed_pairs
 from .errors import InfeasibleError, InputError, NoSolutionError, Problem
 from .evaluate import allocation_table, assigned_pairs, factor_params, factor_totals, metrics, posts_of
 from .factors import FACTORS, Factor, SideConstraints
-from .flow import INT64_SAFE
+from .solve.flow import INT64_SAFE
 from .io import BASELINE
-from .model import ScoreCache, Terms, build_terms, solve_terms
+from .solve.model import ScoreCache, Terms, build_terms, solve_terms
 from .scenario import Scenario
 from .schema import Policy, RelayMode
 from .synth import SynthConfig, generate
@@ -219,7 +219,7 @@ def solve_variant(
         return result
     result.update(row=allocation_row(allocation), allocation=allocation)
     if out_dir is not None:
-        from . import plots
+        from .reports import plots
 
         allocation.write(out_dir)
         plots.save(plots.allocation_map(allocation, title=f"{scenario.name}: {variant}"), Path(out_dir) / "map.png")
@@ -374,7 +374,7 @@ def changes_table(allocations: Mapping[str, Allocation | None]) -> pd.DataFrame:
 
 
 def _write_comparison(comparison: Comparison, out: Path) -> list[Path]:
-    from . import plots
+    from .reports import plots
 
     written = {
         "comparison.csv": comparison.table,
@@ -820,7 +820,7 @@ def chain(
                 allocation.write(out / mode / str(year))
     table = pd.DataFrame(rows)
     if out is not None:
-        from . import plots
+        from .reports import plots
 
         io.write_csv(table, out / "chain.csv")
         plots.save(plots.chain_figure(table), out / "chain.png")

@@ -11,10 +11,10 @@ from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 import placement_engine as pe
-from placement_engine.audit import audit_output_dir, audit_terms
-from placement_engine.candidates import allowed_pairs
-from placement_engine.check import check_allocation
-from placement_engine.model import build_terms
+from placement_engine.reports.audit import audit_output_dir, audit_terms
+from placement_engine.rules.candidates import allowed_pairs
+from placement_engine.reports.check import check_allocation
+from placement_engine.solve.model import build_terms
 from tests.factories import Reference, best_assignment, make_scenario, placed, scored
 from tests.strategies import scenarios
 

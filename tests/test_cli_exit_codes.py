@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 import placement_engine as pe
-from placement_engine import allocation, audit, check, report
+from placement_engine import allocation
+from placement_engine.reports import audit, check
+from placement_engine.reports import terminal as report
 from placement_engine.cli import main
-from placement_engine.explain import Explainer
+from placement_engine.reports.explain import Explainer
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "fixtures" / "tiny" / "scenario.yaml"

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
 import placement_engine as pe
-from placement_engine.candidates import allowed_pairs
-from placement_engine.cpsat import AssignmentModel
+from placement_engine.rules.candidates import allowed_pairs
+from placement_engine.solve.cpsat import AssignmentModel
 from placement_engine.factors import SideConstraints
-from placement_engine.model import build_terms
+from placement_engine.solve.model import build_terms
 from tests.factories import QINGHAI_POST, Reference, make_scenario
 from tests.strategies import scenarios
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from placement_engine.flow import dual_value, residual_potentials, solve_transportation
+from placement_engine.solve.flow import dual_value, residual_potentials, solve_transportation
 
 
 @st.composite

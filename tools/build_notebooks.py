@@ -4,7 +4,7 @@
 
 The notebooks are committed without outputs, with fixed cell ids, so this script
 gives byte-identical files; tests/test_notebooks.py checks that, and runs them.
-They use only the public API (``placement_engine`` and ``placement_engine.plots``)
+They use only the public API (``placement_engine`` and ``placement_engine.reports.plots``)
 and read the shipped scenarios from ../scenarios, relative to notebooks/.
 """
 

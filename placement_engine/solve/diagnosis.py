@@ -28,12 +28,12 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from .candidates import allowed_pairs, must_place, pair_rules
-from .errors import InfeasibleError
+from ..rules.candidates import allowed_pairs, must_place, pair_rules
+from ..errors import InfeasibleError
 from .flow import solve_transportation
-from .instance import Instance, PairTable
+from ..instance import Instance, PairTable
 from .model import Terms, build_terms
-from .schema import Policy
+from ..schema import Policy
 
 LISTED = 20  # ids named in a message; the rest are counted
 
@@ -309,7 +309,7 @@ def side_conflicts(terms: Terms, policy: Policy, *, time_limit: float, workers: 
 
 
 def _side_message(factor: str, label: str, unit: str, limit: int, needed: float, proven: bool) -> str:
-    from .audit import SWAP_RULE
+    from ..reports.audit import SWAP_RULE
 
     smallest = "the smallest" if proven else "the smallest found"
     if factor == SWAP_RULE:
@@ -330,7 +330,7 @@ def _side_message(factor: str, label: str, unit: str, limit: int, needed: float,
 
 @lru_cache(maxsize=1)
 def _shipped_region_names() -> dict[str, str]:
-    from .data import counties
+    from ..data import counties
 
     units = counties()
     names = dict(zip(units["prefecture_code"].astype(str), units["prefecture_name"].astype(str)))

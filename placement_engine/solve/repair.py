@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from .flow import solve_transportation
-from .instance import PairTable
+from ..instance import PairTable
 from .knapsack import GroupRows, knapsack_choice
 
 KEEP_ROUNDS = 4

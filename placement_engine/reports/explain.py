@@ -20,13 +20,13 @@ import numpy as np
 import pandas as pd
 
 from .audit import solve_under_rules
-from .candidates import allowed_pairs, must_place, pair_rules
-from .diagnose import plural, post_label, region_name
-from .errors import InfeasibleError, InputError, NoSolutionError, Problem
-from .evaluate import posts_of
-from .factors import FACTORS, SideConstraints
-from .instance import pair_lookup
-from .model import build_terms
+from ..rules.candidates import allowed_pairs, must_place, pair_rules
+from ..solve.diagnosis import plural, post_label, region_name
+from ..errors import InfeasibleError, InputError, NoSolutionError, Problem
+from ..evaluate import posts_of
+from ..factors import FACTORS, SideConstraints
+from ..instance import pair_lookup
+from ..solve.model import build_terms
 
 GRANT = "granted wish"  # the side row that places the cadre when place_every_cadre is off
 CADRE_COLUMNS = [

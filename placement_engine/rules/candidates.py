@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .factors import FACTORS, Factor
-from .instance import Instance, PairTable, pair_lookup
-from .schema import Policy
+from ..factors import FACTORS, Factor
+from ..instance import Instance, PairTable, pair_lookup
+from ..schema import Policy
 
 PairRule = Callable[[PairTable], np.ndarray]
 

@@ -16,10 +16,10 @@ from typing import Any, Callable
 import numpy as np
 from ortools.sat.python import cp_model, cp_model_helper
 
-from .candidates import must_place
-from .factors import SideConstraints
-from .instance import PairTable
-from .schema import Rules
+from ..rules.candidates import must_place
+from ..factors import SideConstraints
+from ..instance import PairTable
+from ..schema import Rules
 
 STATUS = {
     cp_model.OPTIMAL: "OPTIMAL",

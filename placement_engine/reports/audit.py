@@ -30,15 +30,15 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from . import io
-from .candidates import _expand, allowed_pairs
-from .diagnose import assignment_feasible, diagnose, infeasible
-from .errors import InfeasibleError, InputError, Problem
-from .factors import FACTORS, SideConstraints
-from .evaluate import assigned_pairs, posts_of
-from .instance import pair_lookup
-from .model import Solution, Terms, build_terms, solve_terms
-from .schema import TABLES, Policy
+from .. import io
+from ..rules.candidates import _expand, allowed_pairs
+from ..solve.diagnosis import assignment_feasible, diagnose, infeasible
+from ..errors import InfeasibleError, InputError, Problem
+from ..factors import FACTORS, SideConstraints
+from ..evaluate import assigned_pairs, posts_of
+from ..instance import pair_lookup
+from ..solve.model import Solution, Terms, build_terms, solve_terms
+from ..schema import TABLES, Policy
 
 SIDE_FACTORS = ("relay", "partnership", "rank_fit")
 SWAP_RULE = "forbid_improving_swaps"

@@ -23,14 +23,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .candidates import must_place
-from .errors import InfeasibleError, NoSolutionError
-from .factors import FACTORS, Lexicographic, SideConstraints
+from ..rules.candidates import must_place
+from ..errors import InfeasibleError, NoSolutionError
+from ..factors import FACTORS, Lexicographic, SideConstraints
 from .flow import INT64_SAFE, FlowResult, solve_transportation
-from .instance import PairTable
+from ..instance import PairTable
 from .knapsack import GroupRows, knapsack_bound, post_prices
 from .repair import repair
-from .schema import Policy
+from ..schema import Policy
 
 LAGRANGIAN_ROUNDS = 40
 MAX_REPAIRS = 3

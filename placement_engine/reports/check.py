@@ -15,15 +15,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import io
+from .. import io
 from .audit import audit_terms
-from .candidates import allowed_pairs, must_place, pair_rules
-from .errors import InputError, Problem
-from .evaluate import allocation_table, assigned_pairs, factor_params
-from .factors import FACTORS
-from .model import build_terms
-from .scenario import Scenario
-from .schema import TABLES
+from ..rules.candidates import allowed_pairs, must_place, pair_rules
+from ..errors import InputError, Problem
+from ..evaluate import allocation_table, assigned_pairs, factor_params
+from ..factors import FACTORS
+from ..solve.model import build_terms
+from ..scenario import Scenario
+from ..schema import TABLES
 
 TOLERANCE = 1e-6
 

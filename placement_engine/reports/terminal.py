@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .allocation import Allocation
-from .scenario import Scenario
+from ..allocation import Allocation
+from ..scenario import Scenario
 
 
 def describe_scenario(scenario: Scenario) -> str:

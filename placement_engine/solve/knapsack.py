@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .factors import SideConstraints
+from ..factors import SideConstraints
 from .flow import FlowResult
-from .instance import PairTable
+from ..instance import PairTable
 
 MAX_GROUP_CADRES = 40  # the largest university in the national scenario sends 17
 
