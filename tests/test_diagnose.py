@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import placement_engine as pe
-from placement_engine.solve.diagnosis import hall_violators
+from placement_engine.solve.feasibility import hall_violators
 from tests.factories import Reference, make_scenario, meets_hard_rules
 from tests.strategies import scenarios
 

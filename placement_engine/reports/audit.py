@@ -32,7 +32,8 @@ import pandas as pd
 
 from .. import io
 from ..rules.candidates import _expand, allowed_pairs
-from ..solve.diagnosis import assignment_feasible, diagnose, infeasible
+from ..solve.diagnosis import diagnose, infeasible
+from ..solve.feasibility import assignment_feasible
 from ..errors import InfeasibleError, InputError, Problem
 from ..factors import FACTORS, SideConstraints
 from ..evaluate import assigned_pairs, posts_of

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .audit import solve_under_rules
 from ..rules.candidates import allowed_pairs, must_place, pair_rules
-from ..solve.diagnosis import plural, post_label, region_name
+from ..naming import plural, post_label, region_name
 from ..errors import InfeasibleError, InputError, NoSolutionError, Problem
 from ..evaluate import posts_of
 from ..factors import FACTORS, SideConstraints

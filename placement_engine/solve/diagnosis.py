@@ -2,16 +2,8 @@
 
 Two kinds of conflict are looked for, in this order:
 
-- **Counting** (Hall's theorem). Cadres who must be placed need a seat each, and
-  posts that must be filled need a cadre per seat. Some allocation serves both
-  exactly when (1) every set S of must-place cadres has at least |S| seats open to
-  it and (2) every set T of must-fill seats has at least |T| cadres who may take
-  it (Mendelsohn-Dulmage). Each side is a bipartite matching (posts expanded into
-  one node per seat, networkx's Hopcroft-Karp); when it leaves some node
-  unmatched, the nodes reachable from the unmatched ones by alternating paths
-  (König) form the smallest set of largest shortfall. Each connected piece of it
-  is one conflict, reported with its members, its neighbours and the rules that
-  shut everyone else out. A piece is a certificate: |N(S)| < |S|.
+- **Counting** (``feasibility.py``): sets of cadres with too few seats open to
+  them, or of must-fill seats with too few cadres who may take them.
 - **Side rows** (budgets, the improving-swap rule, ...), when the counting is
   fine. An elastic CP-SAT model gives every row a slack and minimises their sum,
   with every other rule hard; the rows left with slack must give way, by that much.
@@ -22,20 +14,16 @@ the other rules allow.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
-from ..rules.candidates import allowed_pairs, must_place, pair_rules
 from ..errors import InfeasibleError
-from .flow import solve_transportation
 from ..instance import Instance, PairTable
-from .model import Terms, build_terms
+from ..rules.candidates import allowed_pairs
 from ..schema import Policy
-
-LISTED = 20  # ids named in a message; the rest are counted
+from .feasibility import counting_conflicts
+from .model import Terms, build_terms
 
 
 def diagnose(
@@ -70,194 +58,6 @@ def diagnose(
 def infeasible(diagnosis: dict[str, Any]) -> InfeasibleError:
     return InfeasibleError(diagnosis["message"], diagnosis)
 
-
-def assignment_feasible(pairs: PairTable, policy: Policy) -> bool:
-    """Whether the pair rules, pins, capacities and place/fill rules admit any allocation (one flow)."""
-    inst = pairs.instance
-    flow = solve_transportation(
-        pairs.cadre,
-        pairs.post,
-        np.zeros(len(pairs), np.int64),
-        inst.n_cadres,
-        inst.post_capacity,
-        must_place(inst, policy.rules),
-        policy.rules.fill_every_post,
-    )
-    return flow.feasible
-
-
-# ---- counting conflicts ----------------------------------------------------------------------
-
-
-def counting_conflicts(pairs: PairTable, policy: Policy) -> list[dict[str, Any]]:
-    """Hall violators, smallest first, enough to account for the whole shortfall; empty when the counting is fine.
-
-    When cadres and seats must all be matched, a violator on one side has a mirror
-    image on the other (its complement); the smaller of the two is the one that
-    explains, so pieces from both sides are taken smallest first until their
-    shortfalls add up to the larger side's total.
-    """
-    inst = pairs.instance
-    seat_post = np.repeat(np.arange(inst.n_posts), inst.post_capacity)
-    first_seat = np.cumsum(inst.post_capacity) - inst.post_capacity
-    must = must_place(inst, policy.rules)
-    pieces = []  # (side, members, neighbours): cadres and their posts, or posts and their cadres
-
-    # (1) must-place cadres against all seats
-    members = np.flatnonzero(must)
-    local = np.full(inst.n_cadres, -1)
-    local[members] = np.arange(len(members))
-    cadre, seat = _seat_edges(pairs, must[pairs.cadre], first_seat)
-    found = hall_violators(len(members), len(seat_post), local[cadre], seat)
-    pieces += [("cadres", members[top], np.unique(seat_post[bottom])) for top, bottom in found]
-    # (2) must-fill seats against all cadres
-    if policy.rules.fill_every_post:
-        cadre, seat = _seat_edges(pairs, np.ones(len(pairs), bool), first_seat)
-        found = hall_violators(len(seat_post), inst.n_cadres, seat, cadre)
-        pieces += [("posts", np.unique(seat_post[top]), bottom) for top, bottom in found]
-
-    pieces = _merge_isolated(pieces)
-    capacity = inst.post_capacity
-    shortfall = [len(m) - capacity[n].sum() if side == "cadres" else capacity[m].sum() - len(n) for side, m, n in pieces]
-    total = max(sum(short for (side, _, _), short in zip(pieces, shortfall) if side == which) for which in ("cadres", "posts"))
-    chosen, covered = [], 0
-    # smallest first; on a tie the posts' side, whose rules (rank, volunteers) name the cause
-    for k in sorted(range(len(pieces)), key=lambda k: (len(pieces[k][1]) + len(pieces[k][2]), pieces[k][0] == "cadres")):
-        if covered >= total:
-            break
-        side, members, neighbours = pieces[k]
-        chosen.append((_cadres_short if side == "cadres" else _posts_short)(pairs, policy, members, neighbours))
-        covered += shortfall[k]
-    return sorted(chosen, key=lambda c: -c["shortfall"])
-
-
-def _merge_isolated(pieces: list) -> list:
-    """One piece per side for all the members with no neighbour at all (else one conflict each)."""
-    merged = [piece for piece in pieces if len(piece[2])]
-    for side in ("cadres", "posts"):
-        alone = [piece[1] for piece in pieces if piece[0] == side and not len(piece[2])]
-        if alone:
-            merged.append((side, np.concatenate(alone), np.zeros(0, np.int64)))
-    return merged
-
-
-def _seat_edges(pairs: PairTable, mask: np.ndarray, first_seat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(cadre, seat) edges: each selected pair joined to every seat of its post."""
-    selected = np.flatnonzero(mask)
-    counts = pairs.instance.post_capacity[pairs.post[selected]]
-    which = np.repeat(selected, counts)
-    within = np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
-    return pairs.cadre[which].astype(np.int64), first_seat[pairs.post[which]] + within
-
-
-def hall_violators(n_top: int, n_bottom: int, top: np.ndarray, bottom: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Sets S of top nodes with |N(S)| < |S|, as (S, N(S)) index arrays; none when a matching covers the top.
-
-    Nodes reachable by alternating paths from the top nodes a maximum matching
-    leaves unmatched form the smallest top set of largest deficiency, and N of it;
-    each connected piece holds at least one unmatched node, so each is deficient.
-    """
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n_top + n_bottom))
-    graph.add_edges_from(zip(top.tolist(), (bottom + n_top).tolist()))
-    matching = nx.bipartite.hopcroft_karp_matching(graph, top_nodes=range(n_top))
-    unmatched = [node for node in range(n_top) if node not in matching]
-    if not unmatched:
-        return []
-    # Alternating paths: top -> bottom on any edge, bottom -> top on its matching edge.
-    directed = nx.DiGraph(zip(top.tolist(), (bottom + n_top).tolist()))
-    directed.add_edges_from((b, t) for b, t in matching.items() if b >= n_top)
-    directed.add_edges_from(("root", t) for t in unmatched)
-    reached = nx.descendants(directed, "root")
-    pieces = []
-    for piece in nx.connected_components(graph.subgraph(reached)):
-        nodes = np.fromiter(piece, np.int64)
-        pieces.append((np.sort(nodes[nodes < n_top]), np.sort(nodes[nodes >= n_top]) - n_top))
-    return pieces
-
-
-def _shut_out(inst: Instance, policy: Policy, cadres: np.ndarray, posts: np.ndarray, outsiders: str) -> dict[str, int]:
-    """Per rule, how many outsiders it blocks at least once: the posts outside ``posts`` from the
-    ``cadres`` (``outsiders="posts"``), or the cadres outside ``cadres`` from the ``posts``."""
-    if outsiders == "posts":
-        outside = np.setdiff1d(np.arange(inst.n_posts), posts)
-        cross = inst.pairs(np.repeat(cadres, len(outside)), np.tile(outside, len(cadres)))
-        counted = cross.post
-    else:
-        outside = np.setdiff1d(np.arange(inst.n_cadres), cadres)
-        cross = inst.pairs(np.repeat(outside, len(posts)), np.tile(posts, len(outside)))
-        counted = cross.cadre
-    result = {name: len(np.unique(counted[rule(cross)])) for name, (rule, _) in pair_rules(policy).items()}
-    return {name: count for name, count in sorted(result.items(), key=lambda item: -item[1]) if count}
-
-
-def _conflict(kind: str, shortfall: int, inst: Instance, cadres, posts, blocked: dict, message: str) -> dict[str, Any]:
-    return {
-        "kind": kind,
-        "shortfall": int(shortfall),
-        "cadres": inst.cadre_id[cadres].tolist(),
-        "posts": inst.post_id[posts].tolist(),
-        "seats": int(inst.post_capacity[posts].sum()),
-        "blocked_by": blocked,
-        "message": message,
-    }
-
-
-def _rule_phrase(policy: Policy, blocked: dict[str, int], noun: str) -> str:
-    meaning = {name: text for name, (_, text) in pair_rules(policy).items()}
-    return "; ".join(f"{name} ({count} {noun}{'s' if count != 1 else ''}: {meaning[name]})" for name, count in blocked.items())
-
-
-def _cadres_short(pairs: PairTable, policy: Policy, cadres: np.ndarray, posts: np.ndarray) -> dict[str, Any]:
-    inst = pairs.instance
-    seats = int(inst.post_capacity[posts].sum())
-    blocked = _shut_out(inst, policy, cadres, posts, "posts")
-    pinned = _pin_targets(inst, policy, cadres)
-    why = "pinned" if len(pinned) == len(cadres) else "every cadre must be placed"
-    head = ""
-    if len(pinned) == len(cadres) and set(pinned.values()) == set(posts.tolist()):
-        head = (
-            f"{_and([post_label(inst, p) for p in posts])} {'is' if len(posts) == 1 else 'are'} pinned to {len(cadres)} cadres "
-            f"({_listing(inst.cadre_id[cadres])}) but {'has' if len(posts) == 1 else 'have'} {plural(seats, 'seat')}. "
-        )
-    open_to = "no post is open to them at all"
-    if len(posts):
-        open_to = f"only {plural(seats, 'seat')} {'is' if seats == 1 else 'are'} open to them ({_post_listing(inst, posts)})"
-    message = f"{head}{plural(len(cadres), 'cadre')} must be placed ({why}), but {open_to}: {_listing(inst.cadre_id[cadres])}."
-    if blocked:
-        message += f" Every other post is closed to them by: {_rule_phrase(policy, blocked, 'post')}."
-    return _conflict("cadres_short_of_seats", len(cadres) - seats, inst, cadres, posts, blocked, message)
-
-
-def _posts_short(pairs: PairTable, policy: Policy, posts: np.ndarray, cadres: np.ndarray) -> dict[str, Any]:
-    inst = pairs.instance
-    seats = int(inst.post_capacity[posts].sum())
-    blocked = _shut_out(inst, policy, cadres, posts, "cadres")
-    ranks = np.unique(inst.tables["posts"]["min_rank"].to_numpy(str)[posts])
-    need = f" require {ranks[0]} and" if len(ranks) == 1 and inst.post_min_rank[posts[0]] > 0 else ""
-    message = (
-        f"{plural(len(posts), 'post')} in {_where(inst, posts)}{need} must be filled ({plural(seats, 'seat')}), "
-        f"but only {plural(len(cadres), 'cadre')} may take any of them"
-        + (f": {_listing(inst.cadre_id[cadres])}." if len(cadres) else ".")
-    )
-    if blocked:
-        message += f" Every other cadre is kept out by: {_rule_phrase(policy, blocked, 'cadre')}."
-    return _conflict("posts_short_of_cadres", seats - len(cadres), inst, cadres, posts, blocked, message)
-
-
-def _pin_targets(inst: Instance, policy: Policy, cadres: np.ndarray) -> dict[int, int]:
-    """cadre -> the post a pin sends it to, for the given cadres that have one."""
-    pins = inst.tables.get("pins")
-    if not policy.rules.pins or pins is None or not len(pins):
-        return {}
-    kind = pins["kind"].to_numpy(str) == "pin"
-    cadre = inst.cadre_index(pins["cadre_id"].to_numpy(str)[kind])
-    post = inst.post_index(pins["post_id"].to_numpy(str)[kind])
-    chosen = np.isin(cadre, cadres)
-    return dict(zip(cadre[chosen].tolist(), post[chosen].tolist()))
-
-
-# ---- side rows: the elastic model -----------------------------------------------------------
 
 
 def side_conflicts(terms: Terms, policy: Policy, *, time_limit: float, workers: int, seed: int) -> tuple[list[dict], dict]:
@@ -326,56 +126,3 @@ def _side_message(factor: str, label: str, unit: str, limit: int, needed: float,
 
 
 # ---- words for sets of posts and cadres -----------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _shipped_region_names() -> dict[str, str]:
-    from ..data import counties
-
-    units = counties()
-    names = dict(zip(units["prefecture_code"].astype(str), units["prefecture_name"].astype(str)))
-    names.update(zip(units["province_code"].astype(str), units["province_name"].astype(str)))
-    return names
-
-
-def region_name(inst: Instance, code: str) -> str:
-    """A prefecture's or province's name: the posts table's own, else the shipped geography's, else the code."""
-    posts = inst.tables["posts"]
-    for level in ("prefecture", "province"):
-        if f"{level}_name" in posts:
-            hit = posts.loc[posts[level].astype(str) == code, f"{level}_name"]
-            if len(hit):
-                return str(hit.iat[0])
-    return _shipped_region_names().get(code, code)
-
-
-def post_label(inst: Instance, post: int) -> str:
-    return f"{inst.post_id[post]} {inst.tables['posts']['name'].iat[post]}"
-
-
-def _where(inst: Instance, posts: np.ndarray) -> str:
-    """'济南市 and 青岛市' for up to three prefectures, else the provinces."""
-    prefectures = np.unique(inst.regions[inst.post_prefecture[posts]])
-    codes = prefectures if len(prefectures) <= 3 else np.unique(inst.regions[inst.post_province[posts]])
-    return _and([region_name(inst, str(code)) for code in codes])
-
-
-def _post_listing(inst: Instance, posts: np.ndarray) -> str:
-    if len(posts) > LISTED:
-        return f"{plural(len(posts), 'post')} in {_where(inst, posts)}"
-    return _and([post_label(inst, p) for p in posts])
-
-
-def _listing(ids) -> str:
-    ids = [str(i) for i in ids]
-    if len(ids) > LISTED:
-        return ", ".join(ids[:LISTED]) + f" and {len(ids) - LISTED} more"
-    return ", ".join(ids)
-
-
-def _and(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"

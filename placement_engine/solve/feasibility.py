@@ -1,0 +1,215 @@
+"""Counting feasibility: can the pair rules, capacities and place/fill rules admit any allocation?
+
+Cadres who must be placed need a seat each, and posts that must be filled need a
+cadre per seat. Some allocation serves both exactly when (1) every set S of
+must-place cadres has at least |S| seats open to it and (2) every set T of
+must-fill seats has at least |T| cadres who may take it (Mendelsohn-Dulmage).
+Each side is a bipartite matching (posts expanded into one node per seat); when
+it leaves some node unmatched, the nodes reachable from the unmatched ones by
+alternating paths (König) form the smallest set of largest shortfall. Each
+connected piece of it is one conflict, reported with its members, its
+neighbours and the rules that shut everyone else out. A piece is a certificate:
+|N(S)| < |S|.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from ..instance import Instance, PairTable
+from ..naming import and_list, listing, plural, post_label, post_listing, where
+from ..rules.candidates import must_place, pair_rules
+from ..schema import Policy
+from .flow import solve_transportation
+
+
+def assignment_feasible(pairs: PairTable, policy: Policy) -> bool:
+    """Whether the pair rules, pins, capacities and place/fill rules admit any allocation (one flow)."""
+    inst = pairs.instance
+    flow = solve_transportation(
+        pairs.cadre,
+        pairs.post,
+        np.zeros(len(pairs), np.int64),
+        inst.n_cadres,
+        inst.post_capacity,
+        must_place(inst, policy.rules),
+        policy.rules.fill_every_post,
+    )
+    return flow.feasible
+
+
+# ---- counting conflicts ----------------------------------------------------------------------
+
+
+def counting_conflicts(pairs: PairTable, policy: Policy) -> list[dict[str, Any]]:
+    """Hall violators, smallest first, enough to account for the whole shortfall; empty when the counting is fine.
+
+    When cadres and seats must all be matched, a violator on one side has a mirror
+    image on the other (its complement); the smaller of the two is the one that
+    explains, so pieces from both sides are taken smallest first until their
+    shortfalls add up to the larger side's total.
+    """
+    inst = pairs.instance
+    seat_post = np.repeat(np.arange(inst.n_posts), inst.post_capacity)
+    first_seat = np.cumsum(inst.post_capacity) - inst.post_capacity
+    must = must_place(inst, policy.rules)
+    pieces = []  # (side, members, neighbours): cadres and their posts, or posts and their cadres
+
+    # (1) must-place cadres against all seats
+    members = np.flatnonzero(must)
+    local = np.full(inst.n_cadres, -1)
+    local[members] = np.arange(len(members))
+    cadre, seat = _seat_edges(pairs, must[pairs.cadre], first_seat)
+    found = hall_violators(len(members), len(seat_post), local[cadre], seat)
+    pieces += [("cadres", members[top], np.unique(seat_post[bottom])) for top, bottom in found]
+    # (2) must-fill seats against all cadres
+    if policy.rules.fill_every_post:
+        cadre, seat = _seat_edges(pairs, np.ones(len(pairs), bool), first_seat)
+        found = hall_violators(len(seat_post), inst.n_cadres, seat, cadre)
+        pieces += [("posts", np.unique(seat_post[top]), bottom) for top, bottom in found]
+
+    pieces = _merge_isolated(pieces)
+    capacity = inst.post_capacity
+    shortfall = [len(m) - capacity[n].sum() if side == "cadres" else capacity[m].sum() - len(n) for side, m, n in pieces]
+    total = max(sum(short for (side, _, _), short in zip(pieces, shortfall) if side == which) for which in ("cadres", "posts"))
+    chosen, covered = [], 0
+    # smallest first; on a tie the posts' side, whose rules (rank, volunteers) name the cause
+    for k in sorted(range(len(pieces)), key=lambda k: (len(pieces[k][1]) + len(pieces[k][2]), pieces[k][0] == "cadres")):
+        if covered >= total:
+            break
+        side, members, neighbours = pieces[k]
+        chosen.append((_cadres_short if side == "cadres" else _posts_short)(pairs, policy, members, neighbours))
+        covered += shortfall[k]
+    return sorted(chosen, key=lambda c: -c["shortfall"])
+
+
+def _merge_isolated(pieces: list) -> list:
+    """One piece per side for all the members with no neighbour at all (else one conflict each)."""
+    merged = [piece for piece in pieces if len(piece[2])]
+    for side in ("cadres", "posts"):
+        alone = [piece[1] for piece in pieces if piece[0] == side and not len(piece[2])]
+        if alone:
+            merged.append((side, np.concatenate(alone), np.zeros(0, np.int64)))
+    return merged
+
+
+def _seat_edges(pairs: PairTable, mask: np.ndarray, first_seat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(cadre, seat) edges: each selected pair joined to every seat of its post."""
+    selected = np.flatnonzero(mask)
+    counts = pairs.instance.post_capacity[pairs.post[selected]]
+    which = np.repeat(selected, counts)
+    within = np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pairs.cadre[which].astype(np.int64), first_seat[pairs.post[which]] + within
+
+
+def hall_violators(n_top: int, n_bottom: int, top: np.ndarray, bottom: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Sets S of top nodes with |N(S)| < |S|, as (S, N(S)) index arrays; none when a matching covers the top.
+
+    Nodes reachable by alternating paths from the top nodes a maximum matching
+    leaves unmatched form the smallest top set of largest deficiency, and N of it;
+    each connected piece holds at least one unmatched node, so each is deficient.
+    """
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n_top + n_bottom))
+    graph.add_edges_from(zip(top.tolist(), (bottom + n_top).tolist()))
+    matching = nx.bipartite.hopcroft_karp_matching(graph, top_nodes=range(n_top))
+    unmatched = [node for node in range(n_top) if node not in matching]
+    if not unmatched:
+        return []
+    # Alternating paths: top -> bottom on any edge, bottom -> top on its matching edge.
+    directed = nx.DiGraph(zip(top.tolist(), (bottom + n_top).tolist()))
+    directed.add_edges_from((b, t) for b, t in matching.items() if b >= n_top)
+    directed.add_edges_from(("root", t) for t in unmatched)
+    reached = nx.descendants(directed, "root")
+    pieces = []
+    for piece in nx.connected_components(graph.subgraph(reached)):
+        nodes = np.fromiter(piece, np.int64)
+        pieces.append((np.sort(nodes[nodes < n_top]), np.sort(nodes[nodes >= n_top]) - n_top))
+    return pieces
+
+
+def _shut_out(inst: Instance, policy: Policy, cadres: np.ndarray, posts: np.ndarray, outsiders: str) -> dict[str, int]:
+    """Per rule, how many outsiders it blocks at least once: the posts outside ``posts`` from the
+    ``cadres`` (``outsiders="posts"``), or the cadres outside ``cadres`` from the ``posts``."""
+    if outsiders == "posts":
+        outside = np.setdiff1d(np.arange(inst.n_posts), posts)
+        cross = inst.pairs(np.repeat(cadres, len(outside)), np.tile(outside, len(cadres)))
+        counted = cross.post
+    else:
+        outside = np.setdiff1d(np.arange(inst.n_cadres), cadres)
+        cross = inst.pairs(np.repeat(outside, len(posts)), np.tile(posts, len(outside)))
+        counted = cross.cadre
+    result = {name: len(np.unique(counted[rule(cross)])) for name, (rule, _) in pair_rules(policy).items()}
+    return {name: count for name, count in sorted(result.items(), key=lambda item: -item[1]) if count}
+
+
+def _conflict(kind: str, shortfall: int, inst: Instance, cadres, posts, blocked: dict, message: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "shortfall": int(shortfall),
+        "cadres": inst.cadre_id[cadres].tolist(),
+        "posts": inst.post_id[posts].tolist(),
+        "seats": int(inst.post_capacity[posts].sum()),
+        "blocked_by": blocked,
+        "message": message,
+    }
+
+
+def _rule_phrase(policy: Policy, blocked: dict[str, int], noun: str) -> str:
+    meaning = {name: text for name, (_, text) in pair_rules(policy).items()}
+    return "; ".join(f"{name} ({count} {noun}{'s' if count != 1 else ''}: {meaning[name]})" for name, count in blocked.items())
+
+
+def _cadres_short(pairs: PairTable, policy: Policy, cadres: np.ndarray, posts: np.ndarray) -> dict[str, Any]:
+    inst = pairs.instance
+    seats = int(inst.post_capacity[posts].sum())
+    blocked = _shut_out(inst, policy, cadres, posts, "posts")
+    pinned = _pin_targets(inst, policy, cadres)
+    why = "pinned" if len(pinned) == len(cadres) else "every cadre must be placed"
+    head = ""
+    if len(pinned) == len(cadres) and set(pinned.values()) == set(posts.tolist()):
+        head = (
+            f"{and_list([post_label(inst, p) for p in posts])} {'is' if len(posts) == 1 else 'are'} pinned to {len(cadres)} cadres "
+            f"({listing(inst.cadre_id[cadres])}) but {'has' if len(posts) == 1 else 'have'} {plural(seats, 'seat')}. "
+        )
+    open_to = "no post is open to them at all"
+    if len(posts):
+        open_to = f"only {plural(seats, 'seat')} {'is' if seats == 1 else 'are'} open to them ({post_listing(inst, posts)})"
+    message = f"{head}{plural(len(cadres), 'cadre')} must be placed ({why}), but {open_to}: {listing(inst.cadre_id[cadres])}."
+    if blocked:
+        message += f" Every other post is closed to them by: {_rule_phrase(policy, blocked, 'post')}."
+    return _conflict("cadres_short_of_seats", len(cadres) - seats, inst, cadres, posts, blocked, message)
+
+
+def _posts_short(pairs: PairTable, policy: Policy, posts: np.ndarray, cadres: np.ndarray) -> dict[str, Any]:
+    inst = pairs.instance
+    seats = int(inst.post_capacity[posts].sum())
+    blocked = _shut_out(inst, policy, cadres, posts, "cadres")
+    ranks = np.unique(inst.tables["posts"]["min_rank"].to_numpy(str)[posts])
+    need = f" require {ranks[0]} and" if len(ranks) == 1 and inst.post_min_rank[posts[0]] > 0 else ""
+    message = (
+        f"{plural(len(posts), 'post')} in {where(inst, posts)}{need} must be filled ({plural(seats, 'seat')}), "
+        f"but only {plural(len(cadres), 'cadre')} may take any of them"
+        + (f": {listing(inst.cadre_id[cadres])}." if len(cadres) else ".")
+    )
+    if blocked:
+        message += f" Every other cadre is kept out by: {_rule_phrase(policy, blocked, 'cadre')}."
+    return _conflict("posts_short_of_cadres", seats - len(cadres), inst, cadres, posts, blocked, message)
+
+
+def _pin_targets(inst: Instance, policy: Policy, cadres: np.ndarray) -> dict[int, int]:
+    """cadre -> the post a pin sends it to, for the given cadres that have one."""
+    pins = inst.tables.get("pins")
+    if not policy.rules.pins or pins is None or not len(pins):
+        return {}
+    kind = pins["kind"].to_numpy(str) == "pin"
+    cadre = inst.cadre_index(pins["cadre_id"].to_numpy(str)[kind])
+    post = inst.post_index(pins["post_id"].to_numpy(str)[kind])
+    chosen = np.isin(cadre, cadres)
+    return dict(zip(cadre[chosen].tolist(), post[chosen].tolist()))
+
+
+# ---- side rows: the elastic model -----------------------------------------------------------
