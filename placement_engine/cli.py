@@ -31,7 +31,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"infeasible: {error}", file=sys.stderr)
         out = getattr(args, "out_dir", None)
         if out is not None:
-            io.write_json(error.diagnosis, Path(out) / "diagnosis.json")
+            diagnosis = error.diagnosis
+            # the diagnosis is this run's only file: nothing of an earlier run stays beside it
+            io.write_folder(out, {"diagnosis.json": lambda path: io.write_json(diagnosis, path)})
             print(f"diagnosis written to {Path(out) / 'diagnosis.json'}", file=sys.stderr)
         return EXIT_INFEASIBLE
     except PlacementError as error:
@@ -147,16 +149,27 @@ def _progress(args):
     return None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
 
 
-def _options(args) -> dict:
-    return {"time_limit": args.time_limit, "seed": args.seed, "workers": args.workers}
+def _options(args, scenario) -> dict:
+    """--time-limit, --workers and --seed, validated as the policy's solver section is (before any solve)."""
+    options = {"time_limit": args.time_limit, "workers": args.workers, "seed": args.seed}
+    io.solver_overrides(scenario.policy, **options)
+    return options
+
+
+def _replaceable(out: Path) -> Path:
+    """``out``, known before any solve to be a folder the run may replace whole (not one of the user's)."""
+    io.check_replaceable(out)
+    return out
 
 
 def _validate(args) -> int:
     from .reports.terminal import describe_scenario
+    from .solve.feasibility import precheck
 
     scenario = io.load_scenario(args.scenario)
-    print(describe_scenario(scenario))
-    return EXIT_OK
+    conflicts = precheck(scenario.instance, scenario.policy)
+    print(describe_scenario(scenario, conflicts))
+    return EXIT_INFEASIBLE if conflicts else EXIT_OK
 
 
 def _solve(args) -> int:
@@ -164,14 +177,14 @@ def _solve(args) -> int:
     from .reports.terminal import solve_table
 
     scenario = io.load_scenario(args.scenario, policy=args.policy)
-    args.out_dir = args.out or Path("out") / scenario.name
-    log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-    allocation = solve(scenario, time_limit=args.time_limit, seed=args.seed, workers=args.workers, log=log)
+    options = _options(args, scenario)
+    args.out_dir = _replaceable(args.out or Path("out") / scenario.name)
+    allocation = solve(scenario, log=_progress(args), **options)
     allocation.write(args.out_dir)
     if not args.quiet:
         print(solve_table(allocation))
         print(allocation.audit.headline())
-        print(f"written to {args.out_dir}/ (allocation.csv, summary.json, audit.json, audit.csv, inputs/)")
+        print(f"written to {args.out_dir}/ (allocation.csv, summary.json, audit.json, audit.csv, inputs/, run.json)")
     return _finished(allocation, args.out_dir)
 
 
@@ -189,11 +202,12 @@ def _compare(args) -> int:
     scenario = io.load_scenario(args.scenario)
     if args.pareto is not None and len(args.pareto) != 2:
         raise InputError([Problem("command line", "--pareto", "two factors, A,B", repr(",".join(args.pareto)))])
-    args.out_dir = args.out or Path("out") / f"{scenario.name}-compare"
+    options = _options(args, scenario)
+    args.out_dir = _replaceable(args.out or Path("out") / f"{scenario.name}-compare")
     comparison = compare(
         scenario,
         args.variants,
-        options=_options(args),
+        options=options,
         out_dir=args.out_dir,
         sweep_weights=_sweep_grid(args.sweep),
         pareto_objectives=tuple(args.pareto) if args.pareto else None,
@@ -214,8 +228,9 @@ def _chain(args) -> int:
     from .runner import chain
 
     scenario = io.load_scenario(args.scenario)
-    args.out_dir = args.out or Path("out") / f"{scenario.name}-chain"
-    table = chain(scenario, batches=args.batches, modes=args.modes, options=_options(args), out_dir=args.out_dir, progress=_progress(args))
+    options = _options(args, scenario)
+    args.out_dir = _replaceable(args.out or Path("out") / f"{scenario.name}-chain")
+    table = chain(scenario, batches=args.batches, modes=args.modes, options=options, out_dir=args.out_dir, progress=_progress(args))
     if not args.quiet:
         from .runner import format_chain
 
@@ -246,20 +261,23 @@ def _explain(args) -> int:
             [Problem("command line", "--cadre", "a cadre_id of the scenario", repr(cadre)) for cadre in unknown]
             or [Problem("command line", "explain", "--cadre ID, --least-satisfied N or --all", "none of them")]
         )
-    args.out_dir = args.out or Path("out") / scenario.name
-    allocation = solve(scenario, log=_progress(args), **_options(args))
+    options = _options(args, scenario)
+    args.out_dir = _replaceable(args.out or Path("out") / scenario.name)
+    allocation = solve(scenario, log=_progress(args), **options)
     if allocation.summary["interrupted"]:
         allocation.write(args.out_dir)
         return _finished(allocation, args.out_dir)
-    explainer = Explainer(allocation, **_options(args))
+    explainer = Explainer(allocation, **options)
     for cadre in args.cadre + (least_satisfied(allocation, args.least_satisfied) if args.least_satisfied else []):
         explanation = explainer.explain(cadre)
         text = explanation.table[EXPLAIN_COLUMNS].to_string(index=False) if args.table else str(explanation)
         print(text, end="\n\n")
     if args.all:
         table = explainer.explain_all()
-        io.write_csv(table, args.out_dir / "explanations.csv")
-        print(f"explanations of {table['cadre_id'].nunique() if len(table) else 0} cadres who missed their first wish: {args.out_dir / 'explanations.csv'}")
+        # with the allocation they explain: the folder holds one run, as a solve folder does
+        allocation.write(args.out_dir, extra_files={"explanations.csv": lambda path: io.write_csv(table, path)})
+        cadres = table["cadre_id"].nunique() if len(table) else 0
+        print(f"explanations of {cadres} cadres who missed their first wish: {args.out_dir / 'explanations.csv'} (with the allocation)")
     return EXIT_OK
 
 
@@ -267,7 +285,9 @@ def _audit(args) -> int:
     from .reports.audit import audit_output_dir
 
     report = audit_output_dir(args.out)
-    report.write(args.out)
+    # the audit is derived from the run's own files: it joins that run instead of starting one
+    with io.OutputFolder(args.out, amend=True) as folder:
+        report.write(folder.root)
     print(report)
     print(f"written to {args.out}/ (audit.json, audit.csv)")
     return EXIT_OK

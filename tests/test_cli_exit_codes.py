@@ -19,9 +19,9 @@ import pytest
 
 import placement_engine as pe
 from placement_engine import allocation
+from placement_engine.cli import main
 from placement_engine.reports import audit, check
 from placement_engine.reports import terminal as report
-from placement_engine.cli import main
 from placement_engine.reports.explain import Explainer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -125,9 +125,21 @@ def test_solve_time_limit_with_an_allocation_exits_0_feasible_with_the_gap(capsy
 
 
 def test_solve_internal_error_and_invalid_input(capsys, monkeypatch, tmp_path: Path, broken: Path) -> None:
-    code, out, err = run(capsys, "solve", broken, "--out", tmp_path)
+    code, out, err = run(capsys, "solve", broken, "--out", tmp_path / "out")
     assert (code, out) == (2, "") and err.startswith("error: 1 problem in the input:")
-    assert_internal(capsys, monkeypatch, (allocation, "allocation_table"), "solve", TINY, "--out", tmp_path, "--quiet")
+    assert_internal(capsys, monkeypatch, (allocation, "allocation_table"), "solve", TINY, "--out", tmp_path / "out", "--quiet")
+
+
+def test_solve_refuses_to_replace_a_folder_of_other_files_before_solving(capsys, monkeypatch, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    monkeypatch.setattr(allocation, "allocation_table", boom)  # never reached
+    code, out, err = run(capsys, "solve", TINY, "--out", tmp_path)
+    assert (code, out) == (2, "")
+    assert err == (
+        f"error: 1 problem in the input:\n  - {tmp_path}: expected a new or empty folder, or an output folder of the "
+        "engine (it is replaced as a whole); got a folder holding other files: notes.txt\n"
+    )
+    assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_solve_infeasible_exits_3_printing_and_writing_the_diagnosis(capsys, tmp_path: Path) -> None:
@@ -141,10 +153,10 @@ def test_solve_infeasible_exits_3_printing_and_writing_the_diagnosis(capsys, tmp
 
 
 def test_solve_without_any_allocation_in_time_exits_4(capsys, tmp_path: Path, no_hint: Path) -> None:
-    code, out, err = run(capsys, "solve", no_hint, "--out", tmp_path, "--time-limit", 0.01, "--quiet")
+    code, out, err = run(capsys, "solve", no_hint, "--out", tmp_path / "out", "--time-limit", 0.01, "--quiet")
     assert (code, out) == (4, "")
-    assert err == "error: no feasible allocation found within the time limit (0.1 s)\n"
-    assert not (tmp_path / "summary.json").exists()
+    assert err.startswith("error: no feasible allocation found within the time limit (0.01 s wall clock, 0.01 work units; the ")
+    assert not (tmp_path / "out" / "summary.json").exists()
 
 
 def test_ctrl_c_stops_the_search_keeps_the_best_allocation_and_exits_130(tmp_path: Path) -> None:
@@ -174,6 +186,66 @@ def test_solve_interrupted_outside_the_search_exits_130(capsys, monkeypatch, tmp
     assert_interrupted(capsys, monkeypatch, (allocation, "allocation_table"), "solve", TINY, "--out", tmp_path, "--quiet")
 
 
+# ---- solver options on the command line -----------------------------------------------------
+
+CHAIN = REPO / "scenarios" / "shandong-relay-chain.yaml"
+
+
+def policy_file_problem(tmp_path: Path, key: str, value) -> pe.Problem:
+    """What a policy file with ``solver: {key: value}`` is told."""
+    path = tmp_path / "policy.yaml"
+    text = (TINY.parent / "policy.yaml").read_text(encoding="utf-8")
+    path.write_text(re.sub(r"^solver:.*$", f"solver: {{{key}: {value}}}", text, flags=re.M), encoding="utf-8")
+    with pytest.raises(pe.InputError) as caught:
+        pe.load_policy(path)
+    [problem] = caught.value.problems
+    assert problem.location == f"key solver.{key}"
+    return problem
+
+
+@pytest.mark.parametrize(
+    ("option", "key", "value"),
+    [
+        ("--time-limit", "time_limit_s", -1),
+        ("--time-limit", "time_limit_s", 0),
+        ("--workers", "workers", -2),
+        ("--workers", "workers", 0),
+        ("--seed", "seed", -3),
+    ],
+)
+@pytest.mark.parametrize(
+    "command",
+    [("solve", TINY), ("compare", TINY), ("chain", CHAIN), ("explain", TINY, "--all")],
+    ids=lambda command: command[0],
+)
+def test_invalid_solver_options_exit_2_before_any_solve_as_the_policy_file_would(
+    capsys, monkeypatch, tmp_path: Path, option: str, key: str, value: int, command: tuple
+) -> None:
+    from placement_engine import runner
+
+    for target in [(allocation, "solve"), (runner, "compare"), (runner, "chain")]:
+        monkeypatch.setattr(*target, boom)  # any solve would be an internal error
+    expected = policy_file_problem(tmp_path, key, value)
+    out_dir = tmp_path / "out"
+    code, out, err = run(capsys, *command, "--out", out_dir, option, value, "--quiet")
+    assert (code, out) == (2, "")
+    assert err == f"error: 1 problem in the input:\n  - command line {option}: expected {expected.expected}; got {expected.got}\n"
+    assert not out_dir.exists()
+
+
+def test_solver_overrides_merge_into_the_policy_and_name_every_bad_option() -> None:
+    policy = pe.load_policy(TINY.parent / "policy.yaml")
+    merged = pe.io.solver_overrides(policy, time_limit=2.5, workers=3, seed=9)
+    assert (merged.solver.time_limit_s, merged.solver.workers, merged.solver.seed) == (2.5, 3, 9)
+    assert pe.io.solver_overrides(policy) == policy
+    with pytest.raises(pe.InputError) as caught:
+        pe.io.solver_overrides(policy, time_limit=-1.0, workers=65)
+    assert [str(p) for p in caught.value.problems] == [
+        "command line --time-limit: expected a number greater than 0; got -1",
+        "command line --workers: expected a number less than or equal to 64; got 65",
+    ]
+
+
 # ---- check ------------------------------------------------------------------------------------
 
 
@@ -186,8 +258,15 @@ def test_check_exit_codes(capsys, monkeypatch, tmp_path: Path, solved: Path) -> 
     table = pe.io.read_csv(tampered / "allocation.csv")
     table.loc[0, "score_total"] = str(float(table.loc[0, "score_total"]) + 1)
     pe.io.write_csv(table, tampered / "allocation.csv")
+    code, out, err = run(capsys, "check", tampered)
+    assert (code, out) == (2, "")
+    assert "run.json: expected every file of the folder written by one run; got allocation.csv changed since the run" in err
+    # with run.json rewritten to match, the folder passes as one run: the rules and scores are checked
+    record = pe.io.read_json(tampered / "run.json")
+    record["files"]["allocation.csv"] = pe.io.sha256(tampered / "allocation.csv")
+    pe.io.write_json(record, tampered / "run.json")
     code, out, _ = run(capsys, "check", tampered)
-    assert code == 5 and "FAILED" in out
+    assert code == 5 and "FAILED" in out and "score_total is" in out
     assert_internal(capsys, monkeypatch, (check, "check_allocation"), "check", solved)
     assert_interrupted(capsys, monkeypatch, (check, "check_allocation"), "check", solved)
 
@@ -216,10 +295,10 @@ def test_explain_invalid_input_exits_2(capsys, broken: Path) -> None:
 
 
 def test_explain_infeasible_and_no_solution(capsys, tmp_path: Path, no_hint: Path) -> None:
-    code, _, err = run(capsys, "explain", INFEASIBLE, "--all", "--out", tmp_path)
+    code, _, err = run(capsys, "explain", INFEASIBLE, "--all", "--out", tmp_path / "out")
     assert code == 3 and "University sdu's budget is short by 2,200 yuan" in err
-    assert (tmp_path / "diagnosis.json").is_file()
-    code, _, err = run(capsys, "explain", no_hint, "--all", "--out", tmp_path, "--time-limit", 0.01)
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["diagnosis.json", "run.json"]
+    code, _, err = run(capsys, "explain", no_hint, "--all", "--out", tmp_path / "out", "--time-limit", 0.01)
     assert code == 4 and err.startswith("error: no feasible allocation found within the time limit")
 
 

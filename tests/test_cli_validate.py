@@ -83,6 +83,20 @@ def test_validate_unparseable_csv_exits_2_not_1(tmp_path: Path, capsys) -> None:
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("command", ["validate", "solve"])
+def test_a_negative_budget_exits_2(tmp_path: Path, capsys, command: str) -> None:
+    folder = tmp_path / "budgets"
+    shutil.copytree(TINY, folder)
+    path = folder / "universities.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0] + ",budget_yuan", lines[1] + ",-2000", *(line + "," for line in lines[2:])]) + "\n", encoding="utf-8")
+    out_dir = ["--out", str(tmp_path / "out")] if command == "solve" else []
+    assert main([command, str(folder / "scenario.yaml"), *out_dir]) == 2
+    assert capsys.readouterr().err == (
+        "error: 1 problem in the input:\n  - universities.csv row 2, column budget_yuan: expected a number >= 0; got '-2000'\n"
+    )
+
+
 def test_validate_missing_scenario_exits_2(tmp_path: Path, capsys) -> None:
     assert main(["validate", str(tmp_path / "absent.yaml")]) == 2
     assert "absent.yaml: expected an existing file; got no such file" in capsys.readouterr().err

@@ -848,3 +848,36 @@ def test_scenario_from_tables_reports_missing_and_unknown_tables() -> None:
         f"pinz: expected a table name ({TABLE_KEYS}); got 'pinz'",
         "history: expected a data frame for this required table; got nothing",
     ]
+
+
+# ---- budgets ----------------------------------------------------------------------------------
+
+
+def with_budgets(scn: Path, *budgets: str) -> None:
+    path = scn / "universities.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([lines[0] + ",budget_yuan", *(f"{line},{b}" for line, b in zip(lines[1:], budgets))]) + "\n", encoding="utf-8")
+
+
+def test_negative_budget_is_a_problem(scn: Path) -> None:
+    with_budgets(scn, "50000", "-100", "")
+    assert problems(scn / "scenario.yaml") == ["universities.csv row 3, column budget_yuan: expected a number >= 0; got '-100'"]
+
+
+def test_negative_budget_is_a_problem_without_place_every_cadre(scn: Path) -> None:
+    # the case that once reached the solver and crashed there
+    with_budgets(scn, "-1", "0", "12.5")
+    edit(scn / "policy.yaml", "  place_every_cadre: true\n", "  place_every_cadre: false\n")
+    assert problems(scn / "scenario.yaml") == ["universities.csv row 2, column budget_yuan: expected a number >= 0; got '-1'"]
+
+
+def test_zero_and_fractional_budgets_are_valid(scn: Path) -> None:
+    with_budgets(scn, "0", "12.5", "")
+    budget = pe.load_scenario(scn / "scenario.yaml").tables["universities"]["budget_yuan"]
+    assert budget.iloc[:2].tolist() == [0, 12.5] and budget.isna().tolist() == [False, False, True]
+
+
+def test_negative_budget_in_a_data_frame_is_a_problem() -> None:
+    tables = tiny_frames()
+    tables["universities"]["budget_yuan"] = [1000.0, -5.0, float("nan")]
+    assert frame_problems(tables) == ["universities row 3, column budget_yuan: expected a number >= 0; got '-5'"]
