@@ -11,6 +11,7 @@ import pandas as pd
 
 from .factors import FACTORS
 from .instance import Instance, PairTable
+from .scenario import Scenario
 from .schema import Policy
 
 DESCRIPTIVE = ["choice", "distance_km", "partnership", "relay", "annual_cost_yuan", "rank_excess"]
@@ -100,7 +101,7 @@ def metrics(instance: Instance, policy: Policy, table: pd.DataFrame) -> dict[str
     assigned = table["post_id"].to_numpy(str) != ""
     columns = {c: table[c].to_numpy(dtype=float, na_value=0) for c in DESCRIPTIVE if c in table}
     result: dict[str, float | int | None] = {"assigned": int(assigned.sum()), "unassigned": int((~assigned).sum())}
-    for name, factor in FACTORS.items():
+    for factor in FACTORS.values():
         result.update(factor.metrics(columns, assigned))
     relay = FACTORS["relay"]
     uni, post = relay.open_targets(instance, params["relay"])
@@ -123,19 +124,29 @@ def relay_lost(instance: Instance, policy: Policy, table: pd.DataFrame, allowed:
     """Relay targets not kept, each with the reason the allocation could not keep it."""
     params = factor_params(policy)["relay"]
     uni, post = FACTORS["relay"].open_targets(instance, params)
-    kept = _relay_kept(instance, table, uni, post)
-    sending = np.bincount(instance.cadre_university, minlength=len(instance.university_id))
-    targets_per_uni = np.bincount(uni, minlength=len(instance.university_id))
-    allowed_keys = np.unique(allowed.university.astype(np.int64) * instance.n_posts + allowed.post)
-    lost = []
-    for u, p in zip(uni[~kept], post[~kept]):
-        university = instance.university_id[u]
-        post_id = instance.post_id[p]
-        if not np.isin(u * instance.n_posts + p, allowed_keys):
-            reason = f"no cadre of {university} may take {post_id} under the hard rules (rank, volunteers, pins)"
-        elif sending[u] < targets_per_uni[u]:
-            reason = f"{university} sends {sending[u]} cadre(s) for {targets_per_uni[u]} relay posts"
-        else:
-            reason = "keeping it would cost another relay posting or break a hard rule (the maximum is kept)"
-        lost.append({"university_id": university, "post_id": post_id, "reason": reason})
-    return lost
+    n_universities = len(instance.university_id)
+    sending = np.bincount(instance.cadre_university, minlength=n_universities)
+    targets_per_uni = np.bincount(uni, minlength=n_universities)
+    lost = ~_relay_kept(instance, table, uni, post)
+    uni, post = uni[lost].astype(np.int64), post[lost]
+    closed = ~np.isin(uni * instance.n_posts + post, allowed.university.astype(np.int64) * instance.n_posts + allowed.post)
+    universities, post_ids = instance.university_id[uni].tolist(), instance.post_id[post].tolist()
+    sent, targets = sending[uni], targets_per_uni[uni]
+    facts = zip(universities, post_ids, closed.tolist(), (sent < targets).tolist(), sent.tolist(), targets.tolist())
+    reasons = [_relay_lost_reason(*fact) for fact in facts]
+    return [{"university_id": u, "post_id": p, "reason": r} for u, p, r in zip(universities, post_ids, reasons)]
+
+
+def _relay_lost_reason(university: str, post_id: str, closed: bool, outnumbered: bool, sent: int, targets: int) -> str:
+    if closed:
+        return f"no cadre of {university} may take {post_id} under the hard rules (rank, volunteers, pins)"
+    if outnumbered:
+        return f"{university} sends {sent} cadre(s) for {targets} relay posts"
+    return "keeping it would cost another relay posting or break a hard rule (the maximum is kept)"
+
+
+def raw_totals(scenario: Scenario, policy: Policy, post_of_cadre: np.ndarray) -> dict[str, float]:
+    """Each factor's unweighted score summed over the assigned cadres, in the factor's unit."""
+    pairs = assigned_pairs(scenario.instance, post_of_cadre)
+    params = factor_params(policy)
+    return {f"raw_{name}": float(factor.scores(pairs, params[name]).sum()) for name, factor in FACTORS.items()}

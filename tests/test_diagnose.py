@@ -115,6 +115,39 @@ def test_hall_violators_on_a_small_graph() -> None:
     assert hall_violators(2, 2, np.array([0, 1]), np.array([0, 1])) == []
 
 
+@st.composite
+def bipartite_graphs(draw) -> tuple[int, int, list[tuple[int, int]]]:
+    n_top, n_bottom = draw(st.integers(0, 6)), draw(st.integers(0, 6))
+    if not (n_top and n_bottom):
+        return n_top, n_bottom, []
+    return n_top, n_bottom, draw(st.lists(st.tuples(st.integers(0, n_top - 1), st.integers(0, n_bottom - 1)), max_size=14))
+
+
+@given(bipartite_graphs())
+def test_hall_violators_are_the_smallest_set_of_largest_deficiency(graph) -> None:
+    n_top, n_bottom, edges = graph
+    top = np.array([t for t, _ in edges], np.int64)
+    bottom = np.array([b for _, b in edges], np.int64)
+    neighbours = [{b for t, b in edges if t == node} for node in range(n_top)]
+
+    def reach(members) -> set[int]:
+        return set().union(*(neighbours[t] for t in members))
+
+    subsets = [s for size in range(n_top + 1) for s in itertools.combinations(range(n_top), size)]
+    deficiency = max(len(s) - len(reach(s)) for s in subsets)
+    pieces = hall_violators(n_top, n_bottom, top, bottom)
+    assert (pieces == []) == (deficiency == 0)
+    members = [t for piece, _ in pieces for t in piece.tolist()]
+    assert len(members) == len(set(members))  # disjoint
+    for piece, their_neighbours in pieces:
+        assert piece.tolist() == sorted(piece.tolist()) and their_neighbours.tolist() == sorted(reach(piece.tolist()))
+        assert len(their_neighbours) < len(piece)
+    assert [piece[0] for piece, _ in pieces] == sorted(piece[0] for piece, _ in pieces)
+    assert sum(len(piece) - len(their_neighbours) for piece, their_neighbours in pieces) == deficiency
+    # every set of largest deficiency holds them all
+    assert all(set(members) <= set(s) for s in subsets if deficiency and len(s) - len(reach(s)) == deficiency)
+
+
 # ---- hypothesis: removing qualified cadres or volunteers --------------------------------------
 
 

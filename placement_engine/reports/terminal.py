@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from ..allocation import Allocation
 from ..scenario import Scenario
 
 
-def describe_scenario(scenario: Scenario) -> str:
-    """What a scenario holds: table sizes, posts by province and rank rule, cadres by rank and university."""
+def describe_scenario(scenario: Scenario, conflicts: Sequence[dict] = ()) -> str:
+    """What a scenario holds: table sizes, posts by province and rank rule, cadres by rank and university.
+
+    ``conflicts``: the counting pre-check's, whose messages end the report (the sentences ``solve`` gives).
+    """
     tables = scenario.tables
     posts, cadres = tables["posts"], tables["cadres"]
-    lines = [f"scenario {scenario.name}: valid", f"policy {scenario.policy.name}", "", "tables:"]
+    verdict = "valid" if not conflicts else "valid input, but infeasible by counting"
+    lines = [f"scenario {scenario.name}: {verdict}", f"policy {scenario.policy.name}", "", "tables:"]
     lines += [f"  {name:<13}{len(frame):>6} rows" for name, frame in tables.items()]
     by_province = posts.groupby(["province", "min_rank"])["capacity"].sum().unstack(fill_value=0)
     lines += ["", "post capacity by province and minimum rank:", _indent(by_province.to_string())]
@@ -24,6 +30,8 @@ def describe_scenario(scenario: Scenario) -> str:
     per_uni = cadres.groupby("university_id").size().sort_values(ascending=False)
     lines += ["", f"cadres by university ({len(per_uni)} universities):", _indent(_columns(per_uni))]
     lines += ["", f"total capacity {posts['capacity'].sum()} for {len(cadres)} cadres"]
+    if conflicts:
+        lines += ["", "no allocation meets the hard rules:", *(f"  - {conflict['message']}" for conflict in conflicts)]
     return "\n".join(lines)
 
 

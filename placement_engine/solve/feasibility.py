@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import networkx as nx
 import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from ..instance import Instance, PairTable
 from ..naming import and_list, listing, plural, post_label, post_listing, where
-from ..rules.candidates import must_place, pair_rules
+from ..rules import allowed_pairs, must_place, pair_rules
 from ..schema import Policy
 from .flow import solve_transportation
 
@@ -42,6 +43,14 @@ def assignment_feasible(pairs: PairTable, policy: Policy) -> bool:
 
 
 # ---- counting conflicts ----------------------------------------------------------------------
+
+
+def precheck(instance: Instance, policy: Policy, pairs: PairTable | None = None) -> list[dict[str, Any]]:
+    """The counting conflicts of a scenario under its hard rules, before any solve: one matching per side.
+
+    Budgets and the improving-swap rule are side constraints, beyond counting: only a solve finds those.
+    """
+    return counting_conflicts(pairs if pairs is not None else allowed_pairs(instance, policy), policy)
 
 
 def counting_conflicts(pairs: PairTable, policy: Policy) -> list[dict[str, Any]]:
@@ -111,24 +120,35 @@ def hall_violators(n_top: int, n_bottom: int, top: np.ndarray, bottom: np.ndarra
     Nodes reachable by alternating paths from the top nodes a maximum matching
     leaves unmatched form the smallest top set of largest deficiency, and N of it;
     each connected piece holds at least one unmatched node, so each is deficient.
+    Pieces come in the order of their smallest top node.
     """
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n_top + n_bottom))
-    graph.add_edges_from(zip(top.tolist(), (bottom + n_top).tolist()))
-    matching = nx.bipartite.hopcroft_karp_matching(graph, top_nodes=range(n_top))
-    unmatched = [node for node in range(n_top) if node not in matching]
-    if not unmatched:
+    if n_top == 0:
         return []
-    # Alternating paths: top -> bottom on any edge, bottom -> top on its matching edge.
-    directed = nx.DiGraph(zip(top.tolist(), (bottom + n_top).tolist()))
-    directed.add_edges_from((b, t) for b, t in matching.items() if b >= n_top)
-    directed.add_edges_from(("root", t) for t in unmatched)
-    reached = nx.descendants(directed, "root")
-    pieces = []
-    for piece in nx.connected_components(graph.subgraph(reached)):
-        nodes = np.fromiter(piece, np.int64)
-        pieces.append((np.sort(nodes[nodes < n_top]), np.sort(nodes[nodes >= n_top]) - n_top))
-    return pieces
+    top, bottom = np.asarray(top, np.int64), np.asarray(bottom, np.int64)
+    edges = np.ones(len(top), bool)
+    biadjacency = sparse.csr_matrix((edges, (top, bottom)), shape=(n_top, n_bottom))
+    mate_of_top = csgraph.maximum_bipartite_matching(biadjacency, perm_type="column")
+    unmatched = np.flatnonzero(mate_of_top < 0)
+    if not len(unmatched):
+        return []
+    # Alternating paths from a virtual root: root -> unmatched tops, top -> bottom on any
+    # edge, bottom -> top on its matching edge. Bottoms are numbered after the tops.
+    root = n_top + n_bottom
+    matched = np.flatnonzero(mate_of_top >= 0)
+    tails = np.concatenate([np.full(len(unmatched), root), top, mate_of_top[matched] + n_top])
+    heads = np.concatenate([unmatched, bottom + n_top, matched])
+    directed = sparse.csr_matrix((np.ones(len(tails), bool), (tails, heads)), shape=(root + 1, root + 1))
+    reached = np.zeros(root + 1, bool)
+    reached[csgraph.breadth_first_order(directed, root, directed=True, return_predecessors=False)] = True
+    reached = reached[:root]
+    # Every neighbour of a reached top is reached, so the reached subgraph has exactly the reached tops' edges.
+    inside = reached[top]
+    subgraph = sparse.csr_matrix((edges[inside], (top[inside], bottom[inside] + n_top)), shape=(root, root))
+    _, label = csgraph.connected_components(subgraph, directed=False)
+    nodes = np.flatnonzero(reached)  # ascending, so each piece's nodes stay sorted and tops come first
+    nodes = nodes[np.argsort(label[nodes], kind="stable")]
+    pieces = np.split(nodes, np.flatnonzero(np.diff(label[nodes])) + 1)
+    return [(piece[piece < n_top], piece[piece >= n_top] - n_top) for piece in pieces]
 
 
 def _shut_out(inst: Instance, policy: Policy, cadres: np.ndarray, posts: np.ndarray, outsiders: str) -> dict[str, int]:
