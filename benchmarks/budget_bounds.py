@@ -42,8 +42,8 @@ def knapsack_lagrangian(terms, rules, target: float | None, rounds: int) -> tupl
     Polyak steps towards ``target`` (the best allocation known; without one, 1 % under
     the current value), halving after STALL_ROUNDS steps that do not improve.
     """
-    from placement_engine.rules.candidates import must_place
-    from placement_engine.solve.model import _flow
+    from placement_engine.rules import must_place
+    from placement_engine.solve.relaxation import terms_flow as _flow
 
     start = time.perf_counter()
     inst = terms.pairs.instance
@@ -70,7 +70,9 @@ def lp_bound(terms, rules) -> tuple[float, float]:
 
 
 def measure(path: Path, seconds: float, knapsack_rounds: int) -> list[dict]:
-    from placement_engine.solve.model import _flow, lagrangian, restrict_rows, tighten
+    from placement_engine.solve.relaxation import lagrangian, tighten
+    from placement_engine.solve.relaxation import terms_flow as _flow
+    from placement_engine.solve.terms import restrict_rows
 
     scenario = load(path, "budgets")
     rules = scenario.policy.rules

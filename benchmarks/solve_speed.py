@@ -30,8 +30,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 import placement_engine as pe
-from placement_engine.rules.candidates import allowed_pairs
-from placement_engine.solve.model import build_terms
+from placement_engine.rules import allowed_pairs
+from placement_engine.solve import build_terms
 
 ROOT = Path(__file__).resolve().parent.parent
 

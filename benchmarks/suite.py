@@ -84,8 +84,8 @@ def load(path: Path, variant: str):
 
 
 def terms_of(scenario):
-    from placement_engine.rules.candidates import allowed_pairs
-    from placement_engine.solve.model import build_terms
+    from placement_engine.rules import allowed_pairs
+    from placement_engine.solve import build_terms
 
     return build_terms(allowed_pairs(scenario.instance, scenario.policy), scenario.policy)
 
@@ -190,7 +190,7 @@ def highs_model(terms, rules):
     import numpy as np
     from scipy.sparse import coo_array
 
-    from placement_engine.rules.candidates import must_place
+    from placement_engine.rules import must_place
 
     pairs = terms.pairs
     inst = pairs.instance
@@ -353,7 +353,7 @@ def markdown(rows: list[dict]) -> str:
     for r in rows:
         objective = "-" if r.get("objective") is None else f"{r['objective']:,.3f}"
         gap = "-" if r.get("gap") is None else f"{r['gap']:.4%}"
-        ratio = lambda key: "-" if r.get(key) is None else f"{r[key]:.2f}"  # noqa: E731
+        ratio = lambda key, r=r: "-" if r.get(key) is None else f"{r[key]:.2f}"  # noqa: E731
         build = "-" if r.get("build_s") is None else f"{r['build_s']:.3f}"
         solve = "-" if r.get("solve_s") is None else f"{r['solve_s']:.3f}"
         lines.append(

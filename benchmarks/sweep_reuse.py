@@ -28,10 +28,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from solve_speed import timed as median_seconds  # the sibling script's median of repeated timings
 
 import placement_engine as pe
 from placement_engine.runner import Workbench
-from solve_speed import timed as median_seconds  # the sibling script's median of repeated timings
 
 ROOT = Path(__file__).resolve().parent.parent
 

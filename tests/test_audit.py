@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 import placement_engine as pe
 from placement_engine.reports.audit import audit_output_dir, audit_terms
-from placement_engine.rules.candidates import allowed_pairs
 from placement_engine.reports.check import check_allocation
-from placement_engine.solve.model import build_terms
+from placement_engine.rules import allowed_pairs
+from placement_engine.solve import build_terms
 from tests.factories import Reference, best_assignment, make_scenario, placed, scored
 from tests.strategies import scenarios
 

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 from ortools.sat.python import cp_model
 
 import placement_engine as pe
-from placement_engine.rules.candidates import allowed_pairs
-from placement_engine.solve.cpsat import AssignmentModel
 from placement_engine.factors import SideConstraints
-from placement_engine.solve.model import build_terms
+from placement_engine.rules import allowed_pairs
+from placement_engine.solve import build_terms
+from placement_engine.solve.cpsat import AssignmentModel
 from tests.factories import QINGHAI_POST, Reference, make_scenario
 from tests.strategies import scenarios
 
@@ -113,7 +113,7 @@ def high_level_model(scenario: pe.Scenario, terms) -> tuple[cp_model.CpModel, li
 def written_model(scenario: pe.Scenario):
     terms = build_terms(allowed_pairs(scenario.instance, scenario.policy), scenario.policy)
     builder = AssignmentModel(terms.pairs, scenario.policy.rules, list(terms.side.values()))
-    builder.solve(terms.coef, time_limit=10, workers=1, seed=0)  # writes the objective
+    builder.solve(terms.coef, wall_limit=10, work_limit=10, workers=1, seed=0)  # writes the objective
     return terms, builder
 
 
@@ -166,7 +166,7 @@ def test_written_proto_equals_the_high_level_model(rules):
 def test_written_proto_has_the_high_level_optimum(rules):
     scenario = tiny(**rules)
     terms, builder = written_model(scenario)
-    ours = builder.solve(terms.coef, time_limit=10, workers=1, seed=0)
+    ours = builder.solve(terms.coef, wall_limit=10, work_limit=10, workers=1, seed=0)
     solver = cp_model.CpSolver()
     status = solver.solve(high_level_model(scenario, terms)[0])
     assert status == cp_model.OPTIMAL and ours.status == "OPTIMAL"

@@ -10,10 +10,11 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import placement_engine as pe
-from placement_engine.rules.candidates import allowed_pairs, must_place
 from placement_engine.factors import SideConstraints
+from placement_engine.rules import allowed_pairs, must_place
+from placement_engine.solve import build_terms
 from placement_engine.solve.knapsack import GroupRows, knapsack_bound, knapsack_choice, post_prices
-from placement_engine.solve.model import _flow, build_terms
+from placement_engine.solve.relaxation import terms_flow as _flow
 from tests.strategies import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent

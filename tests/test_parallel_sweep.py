@@ -11,7 +11,8 @@ import pytest
 import placement_engine as pe
 from placement_engine import io
 from placement_engine.cli import main
-from placement_engine.runner import Workbench, _contiguous_chunks, sweep
+from placement_engine.runner import Workbench, sweep
+from placement_engine.runner.sweeps import _contiguous_chunks
 from tests.test_parallel import _without_timings
 from tests.test_variants import tiny_with
 

@@ -19,7 +19,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import placement_engine as pe
-from placement_engine.runner import SolveOptions, Workbench, _FrontSolver, _nondominated, integer_scale
+from placement_engine.runner import SolveOptions, Workbench, integer_scale
+from placement_engine.runner.fronts import _FrontSolver, _nondominated
 from tests.factories import POSTS, QINGHAI_POST, RANKS, Reference, distance_km, make_scenario
 
 OBJECTIVES = [

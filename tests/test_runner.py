@@ -146,7 +146,7 @@ def test_a_sweep_computes_pairs_and_scores_once_and_equals_cold_solves(monkeypat
     scenario = pe.load_scenario(DEFAULT)
     n_pairs = pe.solve(scenario).summary["allowed_pairs"]
     computed: dict[str, int] = {}
-    for name, factor in FACTORS.items():
+    for factor in FACTORS.values():
         original = type(factor).scores
 
         def counting(self, pairs, params, original=original):

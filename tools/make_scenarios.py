@@ -26,8 +26,8 @@ import pandas as pd
 
 import placement_engine as pe
 from placement_engine import data, io
-from placement_engine.factors import FACTORS
 from placement_engine.builders import posts_from_units, universities_from_reference
+from placement_engine.factors import FACTORS
 from placement_engine.synth import SynthConfig, generate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,6 +23,7 @@ from matplotlib.patches import ConnectionPatch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from ..allocation import Allocation
+from ..evaluate import raw_totals
 from ..factors import FACTORS
 
 BASELINE_COLOUR = "#33557f"
@@ -274,8 +275,6 @@ def pareto_figure(front: pd.DataFrame, a: str | None = None, b: str | None = Non
         for xi, yi, gap in zip(x[~proven], y[~proven], solved.loc[~proven, "gap"]):
             axes.annotate(f"gap {gap:.2%}", (xi, yi), textcoords="offset points", xytext=(6, -10), fontsize=8)
     if chosen is not None:
-        from ..runner import raw_totals
-
         totals = raw_totals(chosen.scenario, chosen.policy, chosen.post_of_cadre)
         cx, _ = objective_axis(b, [totals[f"raw_{b}"]])
         cy, _ = objective_axis(a, [totals[f"raw_{a}"]])
