@@ -8,17 +8,17 @@
 """
 
 from .allocation import Allocation, solve
-from .reports.audit import Audit
 from .baselines import Baseline, greedy_allocation, random_allocation
-from .reports.check import CheckReport, check_allocation, check_output_dir
-from .solve.diagnosis import diagnose
-from .errors import InfeasibleError, InputError, NoSolutionError, PlacementError, Problem
-from .reports.explain import Explainer, Explanation, explain, least_satisfied
+from .errors import InfeasibleError, InputError, NoSolutionError, PlacementError, Problem, SolverError
 from .factors import FACTORS
 from .io import load_policy, load_scenario, scenario_from_tables
+from .reports.audit import Audit
+from .reports.check import CheckReport, check_allocation, check_output_dir
+from .reports.explain import Explainer, Explanation, explain, least_satisfied
 from .runner import Comparison, SolveOptions, chain, compare, pareto, solve_variant, sweep
 from .scenario import Scenario, Variant
 from .schema import Policy
+from .solve import diagnose
 
 __version__ = "0.1.0"
 
@@ -48,6 +48,7 @@ __all__ = [
     "Policy",
     "Problem",
     "Scenario",
+    "SolverError",
     "SolveOptions",
     "Variant",
     "chain",

@@ -5,22 +5,22 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import io
-from .rules.candidates import allowed_pairs
-from .reports.audit import solve_under_rules
 from .evaluate import allocation_table, factor_totals, metrics, posts_of, relay_lost
-from .solve.model import ScoreCache, Solution, Terms, build_terms
+from .rules import allowed_pairs
 from .scenario import Scenario
 from .schema import Policy
+from .solve import Deadline, ScoreCache, Settings, Solution, Terms, build_terms, solve_model
 
 
 @dataclass
@@ -72,16 +72,24 @@ class Allocation:
         terms = self.terms if self.terms is not None else build_terms(allowed_pairs(self.scenario.instance, self.policy), self.policy)
         return audit_terms(terms, self.policy, self.post_of_cadre)
 
-    def write(self, out_dir: str | Path) -> Path:
-        """Write allocation.csv, summary.json and inputs/ (see docs/file-formats.md)."""
-        out = Path(out_dir)
-        io.write_csv(self.table, out / "allocation.csv")
-        io.write_json(self.summary, out / "summary.json")
-        for name, frame in self.scenario.tables.items():
-            io.write_csv(frame, out / "inputs" / f"{name}.csv")
-        io.write_yaml(self.policy.model_dump(mode="json"), out / "inputs" / "policy.yaml")
-        self.audit.write(out)
-        return out
+    def write(self, out_dir: str | Path, extra_files: dict[str, bytes | Callable[[Path], Any]] | None = None) -> Path:
+        """Write allocation.csv, summary.json, audit.json, audit.csv and inputs/ as the whole
+        content of ``out_dir``, with run.json (see docs/file-formats.md and ``io.OutputFolder``).
+
+        ``extra_files`` become files of the same run: relative path -> bytes, or a function
+        that writes the file at the path it is given, e.g.
+        ``{"map.png": lambda path: plots.save(figure, path)}``. If anything fails while
+        writing, the folder is left as it was.
+        """
+        with io.OutputFolder(out_dir) as folder:
+            io.write_csv(self.table, folder.path("allocation.csv"))
+            io.write_json(self.summary, folder.path("summary.json"))
+            for name, frame in self.scenario.tables.items():
+                io.write_csv(frame, folder.path(f"inputs/{name}.csv"))
+            io.write_yaml(self.policy.model_dump(mode="json"), folder.path("inputs/policy.yaml"))
+            self.audit.write(folder.root)
+            folder.add(extra_files or {})
+        return Path(out_dir)
 
 
 def solve(
@@ -97,27 +105,32 @@ def solve(
 ) -> Allocation:
     """Solve a scenario (or a scenario file) under its policy, or under ``policy``.
 
-    ``cache`` holds the allowed pairs and raw factor scores from earlier solves of the
-    same scenario under the same hard rules (the runner's sweeps pass one). ``audit=False``
-    leaves the fairness audit out of the summary (``allocation.audit`` still computes it).
+    ``time_limit``, ``seed`` and ``workers`` override the policy's solver options and
+    are validated as a policy file's are. ``time_limit`` caps the whole call, from
+    the allowed pairs to the last search. ``cache`` holds the allowed pairs and raw
+    factor scores from earlier solves of the same scenario under the same hard rules
+    (the runner's sweeps pass one). ``audit=False`` leaves the fairness audit out of
+    the summary (``allocation.audit`` still computes it).
     """
     started = time.perf_counter()
     if not isinstance(scenario, Scenario):
         scenario = io.load_scenario(scenario)
-    policy = policy or scenario.policy
-    time_limit, workers, seed = resolve_options(scenario, policy, time_limit, workers, seed)
+    policy = effective_policy(scenario, policy or scenario.policy, time_limit, workers, seed)
+    settings = Settings.of(policy.solver)
+    deadline = Deadline(settings.time_limit, settings.work_limit)
 
     instance = scenario.instance
     pairs = cache.pairs if cache is not None else allowed_pairs(instance, policy)
     build_started = time.perf_counter()
     terms = build_terms(pairs, policy, cache)
     solve_started = time.perf_counter()
-    terms, solution, swap_rule = solve_under_rules(terms, policy, time_limit=time_limit, workers=workers, seed=seed, log=log)
+    solution = solve_model(terms, policy, settings, log=log, deadline=deadline)
     solved = time.perf_counter()
 
+    terms = solution.terms
     post_of_cadre = posts_of(terms.pairs, solution.chosen)
     table = allocation_table(instance, policy, post_of_cadre)
-    summary = _summary(scenario, policy, table, terms, solution, terms.pairs, seed, workers, time_limit)
+    summary = _summary(scenario, policy, table, terms, solution, settings)
     summary["timings"] = {
         "candidates_seconds": build_started - started,
         "build_seconds": solve_started - build_started,
@@ -126,32 +139,29 @@ def solve(
     }
     summary["wall_seconds"] = summary["timings"]["total_seconds"]
     summary["interrupted"] = solution.interrupted
-    if swap_rule is not None:
-        summary["swap_rule"] = swap_rule
+    for name, cost in solution.lazy_rules.items():
+        summary["swap_rule" if name == "forbid_improving_swaps" else name] = cost
     allocation = Allocation(scenario, policy, table, summary, post_of_cadre, terms)
     if audit:
         summary["audit"] = allocation.audit.summary()
     return allocation
 
 
-def resolve_options(
-    scenario: Scenario, policy: Policy, time_limit: float | None, workers: int | None, seed: int | None
-) -> tuple[float, int, int]:
-    """(time limit, workers, seed): the caller's, else the scenario's seed, else the policy's."""
-    options = policy.solver
-    if seed is None:
-        seed = scenario.seed if scenario.seed is not None else options.seed
-    return (
-        time_limit if time_limit is not None else options.time_limit_s,
-        workers if workers is not None else options.workers,
-        seed,
-    )
+def effective_policy(scenario: Scenario, policy: Policy, time_limit: float | None, workers: int | None, seed: int | None) -> Policy:
+    """The policy a solve runs under: the caller's options, else the scenario's seed, else the policy's; validated."""
+    if seed is None and scenario.seed is not None:
+        seed = scenario.seed
+    return io.solver_overrides(policy, time_limit, workers, seed)
 
 
-def _summary(scenario, policy, table, terms, solution: Solution, pairs, seed, workers, time_limit) -> dict:
+def _summary(scenario, policy, table, terms, solution: Solution, settings: Settings) -> dict:
     scale = terms.scale
+    inst = scenario.instance
     n_assigned = int((table["post_id"] != "").sum())
     rounding = 0.5 * n_assigned / scale
+    # each placed cadre's points may exceed its rounded coefficient by 0.5 / scale, so the bound on
+    # the points of any allocation allows for the most cadres any allocation can place
+    most_placed = min(inst.n_cadres, int(inst.post_capacity.sum()))
     objective = float(table["score_total"].sum())
     gap = (solution.bound - solution.objective) / max(1, abs(solution.bound))
     side = {}
@@ -167,28 +177,31 @@ def _summary(scenario, policy, table, terms, solution: Solution, pairs, seed, wo
         "policy": policy.name,
         "status": solution.status,
         "proof": solution.proof,
+        "stopped_by": solution.stopped_by or None,
+        "reproducible": solution.reproducible,
+        "wall_clock_cut": solution.clock_cut,
         "objective": objective,
-        "best_bound": solution.bound / scale + rounding,
+        "best_bound": (solution.bound + 0.5 * most_placed) / scale,
         "gap": gap,
         "objective_scaled": solution.objective,
         "best_bound_scaled": solution.bound,
         "objective_scale": scale,
         "rounding_error_bound": rounding,
         "factor_totals": factor_totals(table),
-        "metrics": metrics(scenario.instance, policy, table),
-        "allowed_pairs": len(pairs),
+        "metrics": metrics(inst, policy, table),
+        "allowed_pairs": len(terms.pairs),
         "side_constraints": side,
         "lexicographic": solution.lexicographic,
         "solver": solution.stats,
     }
     relay_params = policy.active_factors().get("relay")
     if relay_params is not None and relay_params.mode == "rule":
-        summary["relay_lost"] = relay_lost(scenario.instance, policy, table, pairs)
-    summary["manifest"] = manifest(scenario, policy, seed, workers, time_limit)
+        summary["relay_lost"] = relay_lost(inst, policy, table, terms.pairs)
+    summary["manifest"] = manifest(scenario, policy, settings)
     return summary
 
 
-def manifest(scenario: Scenario, policy: Policy, seed: int, workers: int, time_limit: float) -> dict[str, Any]:
+def manifest(scenario: Scenario, policy: Policy, settings: Settings) -> dict[str, Any]:
     """What is needed to reproduce the run."""
     versions = {"python": platform.python_version()}
     for package in ("placement_engine", "ortools", "numpy", "pandas", "pydantic"):
@@ -201,8 +214,9 @@ def manifest(scenario: Scenario, policy: Policy, seed: int, workers: int, time_l
         "inputs_sha256": dict(scenario.hashes),
         "input_files": {key: Path(path).name for key, path in scenario.files.items()},
         "policy": policy.model_dump(mode="json"),
-        "seed": seed,
-        "workers": workers,
-        "time_limit_s": time_limit,
+        "seed": settings.seed,
+        "workers": settings.workers,
+        "time_limit_s": settings.time_limit,
+        "work_limit": settings.work_limit,
         "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None,
     }

@@ -26,16 +26,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .rules.candidates import allowed_pairs, must_place
-from .reports.check import CheckReport, check_allocation
 from .errors import InfeasibleError
 from .evaluate import allocation_table, metrics
 from .factors import FACTORS
-from .solve.flow import solve_transportation
 from .instance import PairTable
-from .solve.model import StackedRows
+from .reports.check import CheckReport, check_allocation
+from .rules import allowed_pairs, must_place
 from .scenario import Scenario
 from .schema import Policy
+from .solve.flow import solve_transportation
+from .solve.relaxation import StackedRows
 
 RANDOM_SCORE_RANGE = 1_000_000
 

@@ -58,3 +58,9 @@ class NoSolutionError(PlacementError):
     """The time limit ran out before any feasible allocation was found."""
 
     exit_code = 4
+
+
+class SolverError(PlacementError):
+    """A solver rejected the model the engine built: a fault of the engine, never of the inputs."""
+
+    exit_code = 1

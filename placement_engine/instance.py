@@ -119,8 +119,30 @@ class Instance:
             self.region_index(table["to_province"].to_numpy(str)),
         )
 
+    @cached_property
+    def pins(self) -> Pins:
+        """The pins table as index arrays (empty without one); the one place it is parsed."""
+        table = self.tables.get("pins")
+        if table is None or not len(table):
+            empty = np.zeros(0, np.int64)
+            return Pins(empty, empty, np.zeros(0, bool))
+        return Pins(
+            self.cadre_index(table["cadre_id"].to_numpy(str)),
+            self.post_index(table["post_id"].to_numpy(str)),
+            table["kind"].to_numpy(str) == "pin",
+        )
+
     def pairs(self, cadre, post) -> PairTable:
         return PairTable(self, np.asarray(cadre, dtype=np.int32), np.asarray(post, dtype=np.int32))
+
+
+@dataclass(frozen=True)
+class Pins:
+    """Rows of the pins table: cadre and post indices, and whether each is a pin (else a forbid)."""
+
+    cadre: np.ndarray
+    post: np.ndarray
+    is_pin: np.ndarray
 
 
 def _lookup(sorted_or_not: np.ndarray, ids) -> np.ndarray:
@@ -192,3 +214,12 @@ def pair_lookup(pair_keys: np.ndarray, table_keys: np.ndarray, table_values: np.
     hit = sorted_keys[pos] == pair_keys
     out[hit] = table_values[order[pos[hit]]]
     return out
+
+
+def expand_matches(sorted_keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each query, every value whose key equals it: (query index, value) arrays, vectorised."""
+    first = np.searchsorted(sorted_keys, queries, side="left")
+    count = np.searchsorted(sorted_keys, queries, side="right") - first
+    which = np.repeat(np.arange(len(queries)), count)
+    within = np.arange(len(which)) - np.repeat(np.cumsum(count) - count, count)
+    return which, values[np.repeat(first, count) + within]

@@ -76,7 +76,8 @@ def _processes(task, payloads, workers, progress) -> list[Any]:
 
 def _dask(task, payloads, workers, address, progress) -> list[Any]:
     try:
-        from distributed import Client, LocalCluster, as_completed as dask_completed
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
     except ImportError as error:  # pragma: no cover - depends on the optional extra
         raise RuntimeError("the dask backend needs the optional extra: pip install 'placement_engine[dask]'") from error
     start = time.perf_counter()

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from .factors import FACTORS
+from .rules import switches
 from .synth import SynthConfig
 
 
@@ -19,23 +20,22 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Rules(Strict):
-    """Hard rules; each can be switched off."""
-
-    rank: bool = Field(True, description="a cadre's rank must reach the post's min_rank")
-    cross_province_volunteers_only: bool = Field(True, description="cross-province posts go to volunteers only")
-    pins: bool = Field(True, description="honour the pins table (pin and forbid)")
-    place_every_cadre: bool = Field(True, description="every cadre gets exactly one post")
-    fill_every_post: bool = Field(False, description="every post gets exactly its capacity")
-    forbid_improving_swaps: bool = Field(
-        False,
-        description="no two cadres hold posts they would both rather exchange (each meets a better wish of the "
-        "other) where the pair rules allow the exchange and it keeps the relay postings (see docs/explanations.md)",
-    )
+# Hard rules; each can be switched off. The keys come from the rule registry.
+Rules = create_model(
+    "Rules",
+    __config__=ConfigDict(extra="forbid"),
+    **{key: (bool, Field(switch.default, description=switch.description)) for key, switch in switches().items()},
+)
 
 
 class SolverOptions(Strict):
-    time_limit_s: float = Field(60.0, gt=0)
+    time_limit_s: float = Field(60.0, gt=0, description="wall-clock cap on a whole solve, seconds")
+    work_limit: float | None = Field(
+        None,
+        gt=0,
+        description="CP-SAT deterministic time for a whole solve (about seconds on one core); default time_limit_s. "
+        "A run it stops is reproducible; a run the wall clock stops is not, and says so",
+    )
     workers: int = Field(1, ge=1, le=64)
     seed: int = Field(0, ge=0)
     objective_scale: int = Field(1000, ge=1, description="integer objective units per point")
@@ -62,7 +62,7 @@ class Policy(Strict):
 
     name: str = "policy"
     description: str = ""
-    rules: Rules = Field(default_factory=Rules)
+    rules: Rules = Field(default_factory=Rules)  # type: ignore[valid-type]
     factors: FactorsConfig = Field(default_factory=FactorsConfig)  # type: ignore[valid-type]
     solver: SolverOptions = Field(default_factory=SolverOptions)
 
@@ -153,7 +153,8 @@ class ScenarioFile(Strict):
 
 # ---- table contract -------------------------------------------------------------------------
 
-ColumnKind = Literal["id", "text", "code", "float", "lon", "lat", "count", "choice", "int", "rank", "bool", "pin_kind"]
+# amount: a number >= 0 (money); float and amount cells may be blank where the column is optional
+ColumnKind = Literal["id", "text", "code", "float", "amount", "lon", "lat", "count", "choice", "int", "rank", "bool", "pin_kind"]
 
 
 @dataclass(frozen=True)
@@ -213,7 +214,7 @@ TABLES: dict[str, TableSpec] = {
                 Column("adcode", "code"),
                 Column("lon", "lon"),
                 Column("lat", "lat"),
-                Column("budget_yuan", "float", required=False),
+                Column("budget_yuan", "amount", required=False),
             ),
             key=("university_id",),
             description="sending universities and their campus locations",

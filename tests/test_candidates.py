@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 import placement_engine as pe
-from placement_engine.rules.candidates import allowed_pairs
+from placement_engine.rules import allowed_pairs
 
 # Two sending provinces (Shandong, Jiangsu) and two receiving ones (Qinghai, Xinjiang).
 POSTS = pd.DataFrame(

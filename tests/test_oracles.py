@@ -18,8 +18,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 import placement_engine as pe
-from placement_engine.rules.candidates import allowed_pairs
-from placement_engine.solve.model import build_terms
+from placement_engine.rules import allowed_pairs
+from placement_engine.solve import build_terms
 from tests.factories import (
     QINGHAI_POST,
     Reference,

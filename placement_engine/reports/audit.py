@@ -1,9 +1,9 @@
-"""Fairness and stability of an allocation, and the rule that forbids improving swaps.
+"""Fairness and stability of an allocation.
 
-- **Improving swap**: cadres c1 at p1 and c2 at p2 who would both meet a better
-  wish by exchanging posts (a post that meets no wish is worse than any wish),
-  where the pair rules allow (c1, p2) and (c2, p1), the exchange keeps as many
-  relay postings (relay as a rule) and every side row (budgets, ...) still holds.
+- **Improving swap** (``rules/swap_free.py``): cadres c1 at p1 and c2 at p2 who
+  would both meet a better wish by exchanging posts, where the pair rules allow
+  it, the exchange keeps as many relay postings and every side row (budgets,
+  ...) still holds.
 - **Justified envy**: a cadre c who would meet a better wish at another cadre
   d's post p, may take p under the pair rules, and scores at least as many
   points at p as d on the post's side factors (relay + partnership + rank fit,
@@ -12,37 +12,28 @@
   wish points, and how far each university's mean is from the overall one in
   standard errors; below -2 counts as systematically worse off.
 
-``rules.forbid_improving_swaps`` makes "no improving swap" a hard rule. It is
-enforced lazily: solve, add ``x[c1, p1] + x[c2, p2] <= 1`` for every swap of
-the optimum that the pair rules and relay allow, and solve again until there is
-none. Budgets are not consulted, because whether a budget blocks an exchange
-depends on the rest of the allocation: the rule forbids such an exchange too,
-so an allocation that meets it has no improving swap in the sense above.
+``rules.forbid_improving_swaps`` makes "no improving swap" a hard rule; it
+forbids every improving swap, whether or not a budget would allow it.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import io
-from ..rules.candidates import _expand, allowed_pairs
-from ..solve.diagnosis import diagnose, infeasible
-from ..solve.feasibility import assignment_feasible
-from ..errors import InfeasibleError, InputError, Problem
-from ..factors import FACTORS, SideConstraints
-from ..evaluate import assigned_pairs, posts_of
-from ..instance import pair_lookup
-from ..solve.model import Solution, Terms, build_terms, solve_terms
+from ..factors import FACTORS
+from ..instance import expand_matches
+from ..rules import allowed_pairs
+from ..rules.swap_free import WishState, improving_swaps, wish_words
 from ..schema import TABLES, Policy
+from ..solve import Terms, build_terms
 
 SIDE_FACTORS = ("relay", "partnership", "rank_fit")
-SWAP_RULE = "forbid_improving_swaps"
 WORSE_OFF_Z = -2.0
 HEADLINE_NAMES = 6  # universities named on the terminal line
 
@@ -104,12 +95,10 @@ class Audit:
 
 
 def audit_output_dir(out_dir: str | Path) -> Audit:
-    """Audit a solve output folder from its files alone (``inputs/`` and ``allocation.csv``)."""
-    out = Path(out_dir)
+    """Audit a solve output folder from its files alone (``inputs/`` and ``allocation.csv``);
+    it is refused as ``check`` refuses it (``io.verified_solve_folder``)."""
+    out = io.verified_solve_folder(out_dir)
     needed = [out / "allocation.csv", out / "inputs" / "policy.yaml"]
-    missing = [path for path in needed if not path.is_file()]
-    if missing:
-        raise InputError([Problem(str(p.relative_to(out)), "", "a file written by solve", "no such file") for p in missing])
     tables = {name: io.read_csv(out / "inputs" / f"{name}.csv") for name in TABLES if (out / "inputs" / f"{name}.csv").is_file()}
     scenario = io.scenario_from_tables(tables, io.load_policy(needed[1]), name=out.name)
     inst = scenario.instance
@@ -124,7 +113,7 @@ def audit_terms(terms: Terms, policy: Policy, post_of_cadre: np.ndarray) -> Audi
     """Audit the allocation ``post_of_cadre`` over the allowed pairs and rows in ``terms``."""
     pairs = terms.pairs
     inst = pairs.instance
-    state = _State(terms, post_of_cadre)
+    state = WishState(terms, post_of_cadre)
     swaps = improving_swaps(state)
     chosen = np.zeros(len(pairs))
     chosen[state.own[state.own >= 0]] = 1
@@ -142,63 +131,13 @@ def audit_terms(terms: Terms, policy: Policy, post_of_cadre: np.ndarray) -> Audi
         }
     )
     swap_table["sentence"] = [
-        f"{r.cadre_a} ({r.post_a}, {_wish(r.wish_a_now)}) and {r.cadre_b} ({r.post_b}, {_wish(r.wish_b_now)}) would "
+        f"{r.cadre_a} ({r.post_a}, {wish_words(r.wish_a_now)}) and {r.cadre_b} ({r.post_b}, {wish_words(r.wish_b_now)}) would "
         f"both gain by exchanging posts: {r.cadre_a} would meet wish {r.wish_a_after}, {r.cadre_b} wish {r.wish_b_after}"
         for r in swap_table.itertuples()
     ]
     envy = _envy(state)
     universities, spread = _university_stats(state, policy, swap_table, envy)
     return Audit(swap_table, envy, universities, spread)
-
-
-class _State:
-    """Wish numbers over the allowed pairs and who holds what."""
-
-    def __init__(self, terms: Terms, post_of_cadre: np.ndarray):
-        pairs = terms.pairs
-        inst = pairs.instance
-        self.terms, self.pairs, self.post_of_cadre = terms, pairs, post_of_cadre
-        self.keys = pairs.keys(inst.n_posts, pairs.post)
-        self.choice = FACTORS["preferences"].matched_choice(pairs)
-        placed = post_of_cadre >= 0
-        self.own = np.full(inst.n_cadres, -1, np.int64)  # the cadre's pair among the allowed ones
-        self.own[placed] = self.lookup(np.flatnonzero(placed), post_of_cadre[placed])
-        self.own_choice = np.zeros(inst.n_cadres, np.int64)  # wish met now, 0 for none or unplaced
-        self.own_choice[placed] = FACTORS["preferences"].matched_choice(assigned_pairs(inst, post_of_cadre))
-        mine = self.own_choice[pairs.cadre]
-        # the cadre would meet a better wish at this pair's post than at its own
-        self.prefer = (self.choice > 0) & ((mine == 0) | (self.choice < mine)) & (pairs.post != post_of_cadre[pairs.cadre])
-        holders = np.flatnonzero(self.own >= 0)
-        order = np.argsort(post_of_cadre[holders], kind="stable")
-        self.holder, self.held_post = holders[order], post_of_cadre[holders][order]
-
-    def lookup(self, cadre: np.ndarray, post: np.ndarray) -> np.ndarray:
-        """Index of each (cadre, post) among the allowed pairs, -1 where not allowed."""
-        query = np.asarray(cadre, np.int64) * self.pairs.instance.n_posts + post
-        return pair_lookup(query, self.keys, np.arange(len(self.keys)), -1)
-
-    def holders_of(self, pair_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(which, holder): every cadre holding the post of each given pair."""
-        return _expand(self.held_post, self.holder, self.pairs.post[pair_index])
-
-
-def improving_swaps(state: _State) -> dict[str, np.ndarray]:
-    """Swaps both cadres prefer, the pair rules allow and relay as a rule keeps (side rows unchecked)."""
-    pairs = state.pairs
-    wanted = np.flatnonzero(state.prefer & (state.own[pairs.cadre] >= 0))
-    which, c2 = state.holders_of(wanted)
-    a12 = wanted[which]
-    c1 = pairs.cadre[a12].astype(np.int64)
-    a21 = state.lookup(c2, state.post_of_cadre[c1])
-    ok = (c1 < c2) & (a21 >= 0)
-    ok[ok] &= state.prefer[a21[ok]]
-    swaps = {"c1": c1[ok], "c2": c2[ok], "a12": a12[ok], "a21": a21[ok]}
-    swaps["a11"], swaps["a22"] = state.own[swaps["c1"]], state.own[swaps["c2"]]
-    for lex in state.terms.lexicographic:
-        ind = lex.indicator
-        keeps = ind[swaps["a12"]] + ind[swaps["a21"]] >= ind[swaps["a11"]] + ind[swaps["a22"]]
-        swaps = {key: value[keeps] for key, value in swaps.items()}
-    return swaps
 
 
 def _side_rows_hold(terms: Terms, chosen: np.ndarray, swaps: dict[str, np.ndarray]) -> np.ndarray:
@@ -213,7 +152,7 @@ def _side_rows_hold(terms: Terms, chosen: np.ndarray, swaps: dict[str, np.ndarra
         if not n_rows or not n:
             continue
         order = np.argsort(rows.pair, kind="stable")
-        which, entry = _expand(rows.pair[order], order, query)
+        which, entry = expand_matches(rows.pair[order], order, query)
         key, inverse = np.unique(swap_id[which] * n_rows + rows.row[entry], return_inverse=True)
         delta = np.bincount(inverse, weights=sign[which] * rows.coef[entry], minlength=len(key))
         row = key % n_rows
@@ -222,7 +161,7 @@ def _side_rows_hold(terms: Terms, chosen: np.ndarray, swaps: dict[str, np.ndarra
     return ok
 
 
-def _envy(state: _State) -> pd.DataFrame:
+def _envy(state: WishState) -> pd.DataFrame:
     pairs, terms = state.pairs, state.terms
     inst = pairs.instance
     side = sum((terms.weighted[name] for name in SIDE_FACTORS if name in terms.weighted), np.zeros(len(pairs)))
@@ -247,14 +186,14 @@ def _envy(state: _State) -> pd.DataFrame:
         }
     )
     table["sentence"] = [
-        f"{r.cadre} ({r.post or 'unplaced'}, {_wish(r.wish_now)}) ranks {r.envied}'s post {r.envied_post} as wish "
+        f"{r.cadre} ({r.post or 'unplaced'}, {wish_words(r.wish_now)}) ranks {r.envied}'s post {r.envied_post} as wish "
         f"{r.wish_there} and scores {r.side_points:.1f} side points there against {r.envied_side_points:.1f}"
         for r in table.itertuples()
     ]
     return table
 
 
-def _university_stats(state: _State, policy: Policy, swaps: pd.DataFrame, envy: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def _university_stats(state: WishState, policy: Policy, swaps: pd.DataFrame, envy: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     inst = state.pairs.instance
     params = policy.active_factors().get("preferences") or FACTORS["preferences"].Params()
     placed = state.post_of_cadre >= 0
@@ -322,86 +261,3 @@ def _spread_text(spread: dict) -> str:
         f"{spread['overall_mean_wish_points']:.1f}): {', '.join(worse) if worse else 'none'}"
     )
     return "\n".join(lines)
-
-
-def _wish(number: int) -> str:
-    return f"wish {number}" if number else "no wish"
-
-
-# ---- the swap-free rule ----------------------------------------------------------------------
-
-
-def solve_under_rules(
-    terms: Terms,
-    policy: Policy,
-    *,
-    time_limit: float,
-    workers: int,
-    seed: int,
-    log: Callable[[str], None] | None = None,
-) -> tuple[Terms, Solution, dict[str, Any] | None]:
-    """``solve_terms``; under ``rules.forbid_improving_swaps``, also the lazy swap rows until none is left.
-
-    Returns the terms with the swap rows added, the solution, and what the rule cost.
-    An infeasible model raises ``InfeasibleError`` carrying the diagnosis.
-    """
-    start = time.perf_counter()
-    solver = dict(workers=workers, seed=seed)
-    try:
-        # CP-SAT would prove a counting conflict slowly; one flow finds it first.
-        if (terms.has_side_constraints or policy.solver.method == "cpsat") and not assignment_feasible(terms.pairs, policy):
-            raise InfeasibleError("the pair rules, capacities and place/fill rules admit no allocation")
-        solution = solve_terms(terms, policy, time_limit=time_limit, log=log, **solver)
-        if not policy.rules.forbid_improving_swaps:
-            return terms, solution, None
-        first = solution
-        rounds = 0
-        while True:
-            swaps = improving_swaps(_State(terms, posts_of(terms.pairs, solution.chosen)))
-            if not len(swaps["c1"]):
-                break
-            if solution.interrupted:
-                raise KeyboardInterrupt  # no allocation found so far meets the rule
-            terms = _with_swap_rows(terms, swaps)
-            rounds += 1
-            remaining = max(0.1, time_limit - (time.perf_counter() - start))
-            solution = solve_terms(terms, policy, time_limit=remaining, log=log, **solver)
-    except InfeasibleError:
-        diagnosis = diagnose(terms.pairs.instance, policy, pairs=terms.pairs, terms=terms, time_limit=time_limit, **solver)
-        raise infeasible(diagnosis) from None
-    without = float(terms.total[first.chosen > 0].sum())
-    with_rule = float(terms.total[solution.chosen > 0].sum())
-    return terms, solution, {
-        "rounds": rounds,
-        "rows": len(terms.side[SWAP_RULE].labels) if SWAP_RULE in terms.side else 0,
-        "objective_without_rule": without,
-        "status_without_rule": first.status,
-        "objective": with_rule,
-        "cost": without - with_rule,
-    }
-
-
-def _with_swap_rows(terms: Terms, swaps: dict[str, np.ndarray]) -> Terms:
-    """``terms`` with ``x[c1, p1] + x[c2, p2] <= 1`` added for each swap."""
-    inst = terms.pairs.instance
-    pairs = terms.pairs
-    n = len(swaps["c1"])
-    labels = [
-        f"no improving swap {a}@{p} / {b}@{q}"
-        for a, p, b, q in zip(
-            inst.cadre_id[swaps["c1"]], inst.post_id[pairs.post[swaps["a11"]]], inst.cadre_id[swaps["c2"]], inst.post_id[pairs.post[swaps["a22"]]]
-        )
-    ]
-    new = SideConstraints(labels, np.ones(n, np.int64), np.repeat(np.arange(n), 2), np.column_stack([swaps["a11"], swaps["a22"]]).ravel(), np.ones(2 * n, np.int64), "cadres")
-    old = terms.side.get(SWAP_RULE)
-    if old is not None:
-        offset = len(old.labels)
-        new = SideConstraints(
-            old.labels + labels,
-            np.concatenate([old.rhs, new.rhs]),
-            np.concatenate([old.row, new.row + offset]),
-            np.concatenate([old.pair, new.pair]),
-            np.concatenate([old.coef, new.coef]),
-            "cadres",
-        )
-    return replace(terms, side={**terms.side, SWAP_RULE: new})

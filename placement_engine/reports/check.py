@@ -1,8 +1,8 @@
 """The solver-free audit of an allocation.
 
-It re-verifies every hard rule (pair rules, one post per cadre, capacities,
-side constraints, and the swap-free rule when the policy sets it) and recomputes
-every factor score and the objective from the input tables alone. ``check_output_dir`` does it from a ``solve`` output folder,
+It re-verifies every active hard rule of the registry (``rules/``: pair rules,
+seats, budgets, the swap-free rule when the policy sets it) and recomputes every
+factor score and the objective from the input tables alone. ``check_output_dir`` does it from a ``solve`` output folder,
 whose ``inputs/`` holds everything needed.
 """
 
@@ -16,14 +16,13 @@ import numpy as np
 import pandas as pd
 
 from .. import io
-from .audit import audit_terms
-from ..rules.candidates import allowed_pairs, must_place, pair_rules
-from ..errors import InputError, Problem
-from ..evaluate import allocation_table, assigned_pairs, factor_params
+from ..evaluate import allocation_table, factor_params
 from ..factors import FACTORS
-from ..solve.model import build_terms
+from ..rules import Allocated, allowed_pairs
+from ..rules import violations as rule_violations
 from ..scenario import Scenario
 from ..schema import TABLES
+from ..solve import build_terms
 
 TOLERANCE = 1e-6
 
@@ -64,36 +63,11 @@ def check_allocation(scenario: Scenario, table: pd.DataFrame, summary: dict[str,
     violations += [f"{inst.cadre_id[i]}: unknown post {post_ids[i]!r}" for i in np.flatnonzero(unknown)]
     post_of_cadre[unknown] = -1
 
-    pairs = assigned_pairs(inst, post_of_cadre)
-    for name, (rule, meaning) in pair_rules(policy).items():
-        blocked = rule(pairs)
+    allocated = Allocated(inst, policy, post_of_cadre, lambda: build_terms(allowed_pairs(inst, policy), policy))
+    pairs = allocated.pairs
+    for name, found in rule_violations(allocated).items():
         checks[f"rule {name}"] = len(pairs)
-        violations += [
-            f"{inst.cadre_id[c]} -> {inst.post_id[p]}: {meaning}" for c, p in zip(pairs.cadre[blocked], pairs.post[blocked])
-        ]
-
-    if policy.rules.place_every_cadre:
-        violations += [f"{inst.cadre_id[i]}: not placed, but every cadre must be" for i in np.flatnonzero(post_of_cadre < 0)]
-    else:
-        left_out = must_place(inst, policy.rules) & (post_of_cadre < 0)
-        violations += [f"{inst.cadre_id[i]}: not placed, but a pin sends the cadre to a post" for i in np.flatnonzero(left_out)]
-    load = np.bincount(pairs.post, minlength=inst.n_posts)
-    over = np.flatnonzero(load > inst.post_capacity)
-    violations += [f"{inst.post_id[p]}: {load[p]} cadres for capacity {inst.post_capacity[p]}" for p in over]
-    if policy.rules.fill_every_post:
-        short = np.flatnonzero(load < inst.post_capacity)
-        violations += [f"{inst.post_id[p]}: {load[p]} cadres, but it must be filled ({inst.post_capacity[p]})" for p in short]
-    checks["capacities"] = inst.n_posts
-
-    params = factor_params(policy)
-    for name, factor in FACTORS.items():
-        report = factor.report(pairs, params[name])
-        violations += [f"{name}: {v}" for v in report.violations]
-
-    if policy.rules.forbid_improving_swaps:
-        swaps = audit_terms(build_terms(allowed_pairs(inst, policy), policy), policy, post_of_cadre).swaps
-        violations += [f"improving swap, which the swap-free rule forbids: {sentence}" for sentence in swaps["sentence"]]
-        checks["swap-free rule"] = int((post_of_cadre >= 0).sum())
+        violations += found
 
     recomputed = allocation_table(inst, policy, post_of_cadre)
     given = table.set_index("cadre_id").loc[recomputed["cadre_id"]]
@@ -125,19 +99,20 @@ def check_allocation(scenario: Scenario, table: pd.DataFrame, summary: dict[str,
                 )
         kept = summary.get("lexicographic", {}).get("relay postings kept")
         if kept is not None:
-            relay = FACTORS["relay"].indicator(pairs, params["relay"]).sum()
+            relay = FACTORS["relay"].indicator(pairs, factor_params(policy)["relay"]).sum()
             if relay < kept:
                 violations.append(f"summary says {kept} relay postings are kept; the allocation keeps {relay}")
     return CheckReport(not violations, violations, objective, reported, checks)
 
 
 def check_output_dir(out_dir: str | Path) -> CheckReport:
-    """Check a solve output folder using only the files inside it."""
-    out = Path(out_dir)
+    """Check a solve output folder using only the files inside it.
+
+    A folder whose files are not all those of one run (see ``io.verify_run``), or that
+    holds no allocation (an infeasible run), is refused with an ``InputError``.
+    """
+    out = io.verified_solve_folder(out_dir)
     inputs = out / "inputs"
-    missing = [p for p in (out / "allocation.csv", out / "summary.json", inputs / "policy.yaml") if not p.is_file()]
-    if missing:
-        raise InputError([Problem(str(p.relative_to(out)), "", "a file written by solve", "no such file") for p in missing])
     tables = {name: io.read_csv(inputs / f"{name}.csv") for name in TABLES if (inputs / f"{name}.csv").is_file()}
     policy = io.load_policy(inputs / "policy.yaml")
     scenario = io.scenario_from_tables(tables, policy, name=out.name)

@@ -19,14 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .audit import solve_under_rules
-from ..rules.candidates import allowed_pairs, must_place, pair_rules
-from ..naming import plural, post_label, region_name
 from ..errors import InfeasibleError, InputError, NoSolutionError, Problem
 from ..evaluate import posts_of
 from ..factors import FACTORS, SideConstraints
 from ..instance import pair_lookup
-from ..solve.model import build_terms
+from ..naming import plural, post_label, region_name
+from ..rules import allowed_pairs, must_place, pair_rules
+from ..solve import Settings, build_terms, solve_model
 
 GRANT = "granted wish"  # the side row that places the cadre when place_every_cadre is off
 CADRE_COLUMNS = [
@@ -75,11 +74,12 @@ class Explainer:
         self.policy = allocation.policy
         self.inst = allocation.scenario.instance
         self.terms = allocation.terms if allocation.terms is not None else build_terms(allowed_pairs(self.inst, self.policy), self.policy)
-        self.solver = {
-            "time_limit": time_limit if time_limit is not None else manifest["time_limit_s"],
-            "workers": workers if workers is not None else manifest["workers"],
-            "seed": seed if seed is not None else manifest["seed"],
-        }
+        self.settings = Settings.of(
+            self.policy.solver,
+            time_limit if time_limit is not None else manifest["time_limit_s"],
+            workers if workers is not None else manifest["workers"],
+            seed if seed is not None else manifest["seed"],
+        )
         self.rules = pair_rules(self.policy)
         self.must = must_place(self.inst, self.policy.rules)
         self.keys = self.terms.pairs.keys(self.inst.n_posts, self.terms.pairs.post)
@@ -172,14 +172,15 @@ class Explainer:
             grant = SideConstraints([GRANT], np.array([-1]), np.zeros(len(own), np.int64), own, -np.ones(len(own), np.int64), "posts")
             sub = replace(sub, side={**sub.side, GRANT: grant})
         try:
-            sub, solution, _ = solve_under_rules(sub, self.policy, **self.solver)
+            solution = solve_model(sub, self.policy, self.settings)
+            sub = solution.terms
         except InfeasibleError as error:
             reasons = [c["message"] for c in error.diagnosis.get("conflicts", []) if c.get("factor") != GRANT]
             why = " ".join(reasons) or "no allocation that meets the other rules places the cadre at a post of this wish."
             who = inst.cadre_id[cadre]
             return {"status": "impossible", "sentence": f"{lead} Granting it would break the hard rules; with {who} there, {why}"}
         except NoSolutionError:
-            return {"status": "unpriced", "sentence": f"{lead} The re-solve found no allocation within {self.solver['time_limit']:g} s."}
+            return {"status": "unpriced", "sentence": f"{lead} The re-solve found no allocation within {self.settings.time_limit:g} s."}
         if solution.interrupted:
             raise KeyboardInterrupt
         chosen = solution.chosen > 0

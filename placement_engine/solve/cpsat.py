@@ -10,16 +10,17 @@ high-level API on a small model.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model, cp_model_helper
 
-from ..rules.candidates import must_place
+from ..errors import SolverError
 from ..factors import SideConstraints
 from ..instance import PairTable
-from ..schema import Rules
+from ..rules import must_place
 
 STATUS = {
     cp_model.OPTIMAL: "OPTIMAL",
@@ -38,12 +39,14 @@ class CpResult:
     chosen: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)
     interrupted: bool = False  # Ctrl-C stopped the search; ``chosen`` is the best allocation found by then
+    work: float = 0.0  # deterministic time the search spent
+    stopped_by: str = ""  # "", "work limit", "wall clock" or "interrupted": what ended an unfinished search
 
 
 class AssignmentModel:
     """x[a] in {0, 1} per allowed pair; one post per cadre; capacity per post; side rows."""
 
-    def __init__(self, pairs: PairTable, rules: Rules, rows: list[SideConstraints] = ()):
+    def __init__(self, pairs: PairTable, rules, rows: list[SideConstraints] = ()):
         inst = pairs.instance
         self.n_pairs = len(pairs)
         self.model = cp_model.CpModel()
@@ -109,13 +112,17 @@ class AssignmentModel:
         self,
         coef: np.ndarray,
         *,
-        time_limit: float,
+        wall_limit: float,
+        work_limit: float,
         workers: int,
         seed: int,
         hint: np.ndarray | None = None,
         log: Callable[[str], None] | None = None,
     ) -> CpResult:
-        """Maximise ``coef . x``."""
+        """Maximise ``coef . x`` within ``work_limit`` deterministic time (reproducible) and ``wall_limit`` seconds (a cap).
+
+        A model CP-SAT calls invalid is a fault of this layer, never of the inputs: ``SolverError``.
+        """
         proto = self.model.proto
         proto.clear_objective()
         nonzero = np.flatnonzero(coef)
@@ -129,7 +136,8 @@ class AssignmentModel:
 
         solver = cp_model.CpSolver()
         params = solver.parameters
-        params.max_time_in_seconds = float(time_limit)
+        params.max_time_in_seconds = float(wall_limit)
+        params.max_deterministic_time = float(work_limit)
         params.num_workers = int(workers)
         params.random_seed = int(seed)
         # The one-post-per-cadre rows make the LP relaxation strong; give it to the search.
@@ -137,11 +145,19 @@ class AssignmentModel:
         params.cp_model_probing_level = 0
         if workers >= 2:
             params.subsolvers.extend(["max_lp", "core", "quick_restart", "lb_tree_search"][: max(workers, 2)])
+            # several workers give the same answer run after run only when they interleave in fixed batches
+            params.interleave_search = True
         # Ctrl-C is handled here (it stops the search and keeps the best allocation), not by CP-SAT.
         params.catch_sigint_signal = False
         callback = _Progress(log) if log else None
         status, interrupted = _solve_stoppable(solver, self.model, callback)
         name = STATUS.get(status, str(status))
+        if name == "MODEL_INVALID":
+            raise SolverError(f"CP-SAT rejected the model it was given: {solver.response_proto.solution_info or self.model.validate()}")
+        response = solver.response_proto
+        stopped_by = ""
+        if name not in ("OPTIMAL", "INFEASIBLE"):
+            stopped_by = "interrupted" if interrupted else "work limit" if response.deterministic_time >= work_limit else "wall clock"
         if name in ("OPTIMAL", "FEASIBLE"):
             chosen = np.asarray(solver.response_proto.solution, dtype=np.int64)[: self.n_pairs]
         else:
@@ -154,10 +170,13 @@ class AssignmentModel:
             {
                 "cp_sat_status": name,
                 "cp_sat_wall_seconds": solver.wall_time,
+                "cp_sat_work": response.deterministic_time,
                 "cp_sat_branches": solver.num_branches,
                 "cp_sat_conflicts": solver.num_conflicts,
             },
             interrupted,
+            response.deterministic_time,
+            stopped_by,
         )
 
 

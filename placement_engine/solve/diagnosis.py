@@ -14,35 +14,27 @@ the other rules allow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from ..errors import InfeasibleError
-from ..instance import Instance, PairTable
-from ..rules.candidates import allowed_pairs
-from ..schema import Policy
+from ..rules import rule_for_rows
 from .feasibility import counting_conflicts
-from .model import Terms, build_terms
+from .terms import Terms
 
 
-def diagnose(
-    instance: Instance,
-    policy: Policy,
-    *,
-    pairs: PairTable | None = None,
-    terms: Terms | None = None,
-    time_limit: float = 60.0,
-    workers: int = 1,
-    seed: int = 0,
-) -> dict[str, Any]:
-    """A JSON-able diagnosis: every conflict found, each with a plain-language ``message``."""
-    pairs = pairs if pairs is not None else allowed_pairs(instance, policy)
-    conflicts = counting_conflicts(pairs, policy)
+def diagnose_conflicts(terms: Terms, policy, elastic: Callable[[], tuple[list, Any]]) -> dict[str, Any]:
+    """A JSON-able diagnosis: every conflict found, each with a plain-language ``message``.
+
+    ``elastic()`` solves the elastic model (``pipeline.py``) and returns the named
+    side rows with the search's result; it runs only when the counting is fine.
+    """
+    conflicts = counting_conflicts(terms.pairs, policy)
     extra: dict[str, Any] = {"found_by": "matching (Hall/König)"}
     if not conflicts:
-        terms = terms if terms is not None else build_terms(pairs, policy)
-        conflicts, extra = side_conflicts(terms, policy, time_limit=time_limit, workers=workers, seed=seed)
+        conflicts, extra = side_conflicts(terms, elastic)
     messages = [c["message"] for c in conflicts] or [
         "the solver proved that no allocation meets the hard rules, but neither a counting conflict nor a "
         "side constraint that must give way was found"
@@ -59,24 +51,14 @@ def infeasible(diagnosis: dict[str, Any]) -> InfeasibleError:
     return InfeasibleError(diagnosis["message"], diagnosis)
 
 
-
-def side_conflicts(terms: Terms, policy: Policy, *, time_limit: float, workers: int, seed: int) -> tuple[list[dict], dict]:
+def side_conflicts(terms: Terms, elastic: Callable[[], tuple[list, Any]]) -> tuple[list[dict], dict]:
     """Side rows that must give way, and by how much: slack on every row, total slack minimised.
 
     Also returns how the search ended: the least total overrun found and a proven lower bound on it.
     """
-    from . import cpsat
-
-    named = [(name, rows) for name, rows in terms.side.items() if len(rows.labels)]
-    if not named:
+    if not any(len(rows.labels) for rows in terms.side.values()):
         return [], {"found_by": "nothing: no counting conflict and no side constraints"}
-    model = cpsat.AssignmentModel(terms.pairs, policy.rules)
-    slack = np.concatenate([np.asarray(model.add_rows(rows, elastic=True), np.int64) for _, rows in named])
-    coef = np.zeros(int(slack.max()) + 1, np.int64)
-    coef[slack] = -1
-    result = model.solve(coef, time_limit=time_limit, workers=workers, seed=seed)
-    if result.interrupted:
-        raise KeyboardInterrupt
+    named, result = elastic()
     if result.status not in ("OPTIMAL", "FEASIBLE"):
         return [], {"found_by": f"nothing: the elastic CP-SAT model ended {result.status}"}
     proven = result.status == "OPTIMAL"
@@ -89,6 +71,7 @@ def side_conflicts(terms: Terms, policy: Policy, *, time_limit: float, workers: 
     conflicts = []
     for name, rows in named:
         value = np.rint(rows.lhs(chosen))  # integer coefficients
+        rule = rule_for_rows(name)
         for row in np.flatnonzero(value > rows.rhs):
             excess = float(value[row] - rows.rhs[row])
             conflicts.append(
@@ -102,27 +85,7 @@ def side_conflicts(terms: Terms, policy: Policy, *, time_limit: float, workers: 
                     "unit": rows.unit,
                     "shortfall": excess,
                     "proven_least": proven,
-                    "message": _side_message(name, rows.labels[row], rows.unit, int(rows.rhs[row]), float(value[row]), proven),
+                    "message": rule.conflict(rows.labels[row], rows.unit, int(rows.rhs[row]), float(value[row]), proven),
                 }
             )
     return sorted(conflicts, key=lambda c: -c["short_by"]), info
-
-
-def _side_message(factor: str, label: str, unit: str, limit: int, needed: float, proven: bool) -> str:
-    from ..reports.audit import SWAP_RULE
-
-    smallest = "the smallest" if proven else "the smallest found"
-    if factor == SWAP_RULE:
-        return (
-            f"The rule against improving swaps must give way for {label.removeprefix('no improving swap ').replace('@', ' at ').replace(' / ', ' and ')}: "
-            "they would both rather exchange posts, and no allocation that meets the other rules avoids this pair "
-            f"({smallest} relaxation of the side constraints)."
-        )
-    name = f"University {label.removeprefix('budget of ')}'s budget" if factor == "cost" and label.startswith("budget of ") else label
-    return (
-        f"{name} is short by {needed - limit:,.0f} {unit}: with every other rule kept, {smallest} total overrun of "
-        f"the side constraints needs {needed:,.0f} {unit} against a limit of {limit:,}."
-    )
-
-
-# ---- words for sets of posts and cadres -----------------------------------------------------

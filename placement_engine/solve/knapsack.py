@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..factors import SideConstraints
-from .flow import FlowResult
 from ..instance import PairTable
+from .flow import FlowResult
 
 MAX_GROUP_CADRES = 40  # the largest university in the national scenario sends 17
 
@@ -158,13 +158,15 @@ def knapsack_bound(
     target: float | None,
     rounds: int,
     patience: int = 1,
+    stop=lambda: False,
 ) -> float | None:
     """The least L(pi) found from the ``starts`` prices and ``rounds`` subgradient steps towards ``target``.
 
     Steps follow Polyak's rule (the subgradient of L is capacity minus the posts the
     knapsacks choose) towards ``target``, or 1 % under the current value without
     one, halving after ``patience`` steps in a row that do not improve. None when
-    some row cannot be met at all, so that no allocation can.
+    some row cannot be met at all, so that no allocation can. ``stop()`` is asked
+    before each step; every value found so far is a valid bound.
     """
     capacity = pairs.instance.post_capacity.astype(float)
 
@@ -181,7 +183,7 @@ def knapsack_bound(
     theta, stalled = 1.0, 0
     for _ in range(rounds):
         aim = target if target is not None else value - 0.01 * abs(value)
-        if value <= aim or not step.any():
+        if value <= aim or not step.any() or stop():
             break
         value, prices, step = evaluate(prices - theta * (value - aim) / float(step @ step) * step)
         if value < best[0]:

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flow import solve_transportation
 from ..instance import PairTable
+from .flow import solve_transportation
 from .knapsack import GroupRows, knapsack_choice
 
 KEEP_ROUNDS = 4
@@ -43,14 +43,20 @@ def repair(
     fill_every_post: bool,
     start: np.ndarray,
     prices: np.ndarray,
+    stop=lambda: False,
 ) -> np.ndarray | None:
-    """An allocation within every group row, from ``start`` (0/1 per pair) and post ``prices``; None if none found."""
+    """An allocation within every group row, from ``start`` (0/1 per pair) and post ``prices``; None if none found.
+
+    ``stop()`` is asked before each round; when it says so, the repair gives up.
+    """
     broken = groups.spend(pairs, start) > groups.rhs + 1e-9
     if not broken.any():
         return start
     in_broken = (groups.row_of_cadre >= 0) & broken[np.maximum(groups.row_of_cadre, 0)]
     kept = np.zeros(pairs.instance.n_cadres, bool)
     for _ in range(KEEP_ROUNDS):
+        if stop():
+            return None
         caps = _plan_caps(pairs, coef, groups, must, prices, start, in_broken, kept)
         if caps is None:
             return None
