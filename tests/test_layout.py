@@ -132,3 +132,18 @@ def test_no_module_is_longer_than_the_limit():
     lengths = {path.relative_to(ROOT).as_posix(): len(path.read_text(encoding="utf-8").splitlines()) for path in modules(PACKAGE).values()}
     long = sorted((lines, path) for path, lines in lengths.items() if lines > MAX_LINES)
     assert not long, f"modules over {MAX_LINES} lines:\n" + "\n".join(f"{path}: {lines}" for lines, path in reversed(long))
+
+
+def test_the_docs_rule_table_is_the_registry_s() -> None:
+    from placement_engine.rules import markdown_table
+
+    text = (ROOT / "docs" / "objective.md").read_text(encoding="utf-8")
+    table = text.split("<!-- rules table -->\n", 1)[1].split("\n<!-- end rules table -->", 1)[0]
+    assert table == markdown_table()
+
+
+def test_the_policy_rules_section_is_the_registry_s() -> None:
+    from placement_engine.rules import switches
+    from placement_engine.schema import Rules
+
+    assert list(Rules.model_fields) == list(switches())
