@@ -102,6 +102,7 @@ def solve(
     log: Callable[[str], None] | None = None,
     cache: ScoreCache | None = None,
     audit: bool = True,
+    started: float | None = None,
 ) -> Allocation:
     """Solve a scenario (or a scenario file) under its policy, or under ``policy``.
 
@@ -110,14 +111,16 @@ def solve(
     the allowed pairs to the last search. ``cache`` holds the allowed pairs and raw
     factor scores from earlier solves of the same scenario under the same hard rules
     (the runner's sweeps pass one). ``audit=False`` leaves the fairness audit out of
-    the summary (``allocation.audit`` still computes it).
+    the summary (``allocation.audit`` still computes it). ``started`` (a
+    ``time.perf_counter()`` reading) starts the clock earlier, e.g. when the
+    command that calls this began reading its files.
     """
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     if not isinstance(scenario, Scenario):
         scenario = io.load_scenario(scenario)
     policy = effective_policy(scenario, policy or scenario.policy, time_limit, workers, seed)
     settings = Settings.of(policy.solver)
-    deadline = Deadline(settings.time_limit, settings.work_limit)
+    deadline = Deadline(settings.time_limit, settings.work_limit, started)
 
     instance = scenario.instance
     pairs = cache.pairs if cache is not None else allowed_pairs(instance, policy)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -176,10 +177,11 @@ def _solve(args) -> int:
     from .allocation import solve
     from .reports.terminal import solve_table
 
+    started = time.perf_counter()  # the time limit covers reading the files too
     scenario = io.load_scenario(args.scenario, policy=args.policy)
     options = _options(args, scenario)
     args.out_dir = _replaceable(args.out or Path("out") / scenario.name)
-    allocation = solve(scenario, log=_progress(args), **options)
+    allocation = solve(scenario, log=_progress(args), started=started, **options)
     allocation.write(args.out_dir)
     if not args.quiet:
         print(solve_table(allocation))

@@ -22,7 +22,7 @@ import time
 # The least wall time a search is started with; below it, it would only spend time returning nothing.
 MIN_SEARCH_S = 0.05
 # CP-SAT checks its wall-clock limit between presolve steps; at national scale it stops up to this late.
-SEARCH_OVERSHOOT_S = 0.5
+SEARCH_OVERSHOOT_S = 0.8
 # Under time pressure the phases before the search stop at this share of the wall clock, so the search gets the rest.
 PRE_PHASE_SHARE = 0.5
 
@@ -30,8 +30,8 @@ PRE_PHASE_SHARE = 0.5
 class Deadline:
     """The wall-clock cap and the work budget of one solve, shared by all its phases."""
 
-    def __init__(self, wall_seconds: float, work: float | None = None):
-        self.started = time.perf_counter()
+    def __init__(self, wall_seconds: float, work: float | None = None, started: float | None = None):
+        self.started = time.perf_counter() if started is None else started  # a perf_counter reading
         self.wall_seconds = float(wall_seconds)
         self.work_left = float(work if work is not None else wall_seconds)
         self.clock_stopped: list[str] = []  # phases the wall clock cut short
