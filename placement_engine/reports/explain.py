@@ -24,7 +24,7 @@ from ..evaluate import posts_of
 from ..factors import FACTORS, SideConstraints
 from ..instance import pair_lookup
 from ..naming import plural, post_label, region_name
-from ..rules import allowed_pairs, must_place, pair_rules
+from ..rules import allowed_pairs, mask_rules, must_place
 from ..solve import Settings, build_terms, solve_model
 
 GRANT = "granted wish"  # the side row that places the cadre when place_every_cadre is off
@@ -80,7 +80,7 @@ class Explainer:
             workers if workers is not None else manifest["workers"],
             seed if seed is not None else manifest["seed"],
         )
-        self.rules = pair_rules(self.policy)
+        self.rules = mask_rules(self.policy)
         self.must = must_place(self.inst, self.policy.rules)
         self.keys = self.terms.pairs.keys(self.inst.n_posts, self.terms.pairs.post)
         wishes = self.inst.tables["preferences"]
@@ -147,7 +147,7 @@ class Explainer:
         if not pd.isna(met) and number == met:
             return {**record, "status": "met", "sentence": f"{lead}: met."}
         if not len(open_posts):
-            why = "; ".join(f"{rule} blocks {plural(count, 'post')} ({self.rules[rule][1]})" for rule, count in blocked.items())
+            why = "; ".join(f"{rule} blocks {plural(count, 'post')} ({self.rules[rule].blocks})" for rule, count in blocked.items())
             return {**record, "status": "not allowed", "sentence": f"{lead}: not allowed: {why or 'it names no post'}."}
         by = ", ".join(f"{count} by {rule}" for rule, count in blocked.items())
         partly = f" ({len(posts) - len(open_posts)} of {len(posts)} posts blocked: {by})" if blocked else ""
@@ -158,7 +158,7 @@ class Explainer:
     def _blocked(self, cadre: int, posts: np.ndarray) -> dict[str, int]:
         """Per rule, how many of these posts it blocks for the cadre."""
         pairs = self.inst.pairs(np.full(len(posts), cadre), posts)
-        counts = {name: int(rule(pairs).sum()) for name, (rule, _) in self.rules.items()}
+        counts = {name: int(rule.blocked(pairs, self.policy).sum()) for name, rule in self.rules.items()}
         return {name: count for name, count in counts.items() if count}
 
     def _price(self, cadre: int, open_posts: np.ndarray, lead: str) -> dict[str, Any]:

@@ -8,8 +8,6 @@ Each rule lives in its own module (``rank``, ``volunteers``, ``pins``, ``seats``
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from ..instance import Instance, PairTable, expand_matches
@@ -54,16 +52,6 @@ def allowed_pairs(instance: Instance, policy) -> PairTable:
     for rule in mask_rules(policy).values():
         blocked |= rule.blocked(pairs, policy)
     return pairs.subset(~blocked)
-
-
-def blocked_by(pairs: PairTable, policy) -> dict[str, np.ndarray]:
-    """Per active mask rule, the pairs it blocks."""
-    return {name: rule.blocked(pairs, policy) for name, rule in mask_rules(policy).items()}
-
-
-def pair_rules(policy) -> dict[str, tuple[Callable[[PairTable], np.ndarray], str]]:
-    """Every active mask rule: name -> (mask of blocked pairs, what it says)."""
-    return {name: ((lambda pairs, r=rule: r.blocked(pairs, policy)), rule.blocks) for name, rule in mask_rules(policy).items()}
 
 
 def violations(allocated: Allocated) -> dict[str, list[str]]:
@@ -116,12 +104,10 @@ __all__ = [
     "Switch",
     "active_rules",
     "allowed_pairs",
-    "blocked_by",
     "lazy_rules",
     "markdown_table",
     "mask_rules",
     "must_place",
-    "pair_rules",
     "rule_for_rows",
     "switches",
     "violations",

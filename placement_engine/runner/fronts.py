@@ -155,7 +155,7 @@ class _FrontSolver:
 
     def _keep_lexicographic(self, terms: Terms) -> SideConstraints:
         """The row 'keep as many relay postings as any allocation can' (relay as a rule), after finding that many."""
-        indicator = np.sum([lex.indicator for lex in terms.lexicographic], axis=0).astype(np.int64)
+        indicator = terms.lexicographic_indicator()
         most = self._solve(indicator, self.side)
         if most.status != "OPTIMAL":
             raise NoSolutionError(f"could not prove the most relay postings that can be kept within {self.settings.time_limit:g} s")

@@ -69,7 +69,7 @@ def _maximise_tightened(terms, rules, coef, side, settings: Settings, deadline: 
     result = model.solve(coef[keep], wall_limit=wall, work_limit=work, workers=settings.workers, seed=settings.seed, hint=hint, log=log)
     deadline.spend(result.work)
     if result.stopped_by == "wall clock":
-        deadline.clock_stopped.append(f"{label} search")
+        deadline.cut(f"{label} search")
     stats.update({f"{label}_{key}": value for key, value in result.stats.items()})
     if result.status == "INFEASIBLE":
         raise InfeasibleError(

@@ -44,16 +44,14 @@ class Deadline:
 
     def expired(self, phase: str) -> bool:
         """True once the wall clock has run out; remembers which phase it stopped."""
-        if self.remaining() > MIN_SEARCH_S:
-            return False
-        if phase not in self.clock_stopped:
-            self.clock_stopped.append(phase)
-        return True
+        return self.remaining() <= MIN_SEARCH_S and self.cut(phase)
 
     def pre_phase_over(self, phase: str) -> bool:
         """True once a phase before the search has used its share of the wall clock."""
-        if self.elapsed() < PRE_PHASE_SHARE * self.wall_seconds:
-            return False
+        return self.elapsed() >= PRE_PHASE_SHARE * self.wall_seconds and self.cut(phase)
+
+    def cut(self, phase: str) -> bool:
+        """Remember that the wall clock cut ``phase`` short."""
         if phase not in self.clock_stopped:
             self.clock_stopped.append(phase)
         return True

@@ -22,7 +22,7 @@ from scipy.sparse import csgraph
 
 from ..instance import Instance, PairTable
 from ..naming import and_list, listing, plural, post_label, post_listing, where
-from ..rules import allowed_pairs, must_place, pair_rules
+from ..rules import allowed_pairs, mask_rules, must_place
 from ..schema import Policy
 from .flow import solve_transportation
 
@@ -162,7 +162,7 @@ def _shut_out(inst: Instance, policy: Policy, cadres: np.ndarray, posts: np.ndar
         outside = np.setdiff1d(np.arange(inst.n_cadres), cadres)
         cross = inst.pairs(np.repeat(outside, len(posts)), np.tile(posts, len(outside)))
         counted = cross.cadre
-    result = {name: len(np.unique(counted[rule(cross)])) for name, (rule, _) in pair_rules(policy).items()}
+    result = {name: len(np.unique(counted[rule.blocked(cross, policy)])) for name, rule in mask_rules(policy).items()}
     return {name: count for name, count in sorted(result.items(), key=lambda item: -item[1]) if count}
 
 
@@ -179,7 +179,7 @@ def _conflict(kind: str, shortfall: int, inst: Instance, cadres, posts, blocked:
 
 
 def _rule_phrase(policy: Policy, blocked: dict[str, int], noun: str) -> str:
-    meaning = {name: text for name, (_, text) in pair_rules(policy).items()}
+    meaning = {name: rule.blocks for name, rule in mask_rules(policy).items()}
     return "; ".join(f"{name} ({count} {noun}{'s' if count != 1 else ''}: {meaning[name]})" for name, count in blocked.items())
 
 

@@ -81,7 +81,7 @@ def solve_model(terms: Terms, policy, settings: Settings, *, log: Log | None = N
 
 
 def _solve_once(terms: Terms, policy, settings: Settings, deadline: Deadline, log: Log | None) -> Solution:
-    lex = _lexicographic_indicator(terms)
+    lex = terms.lexicographic_indicator()
     if terms.has_side_constraints or settings.method != "auto":
         return solve_with_cpsat(terms, policy, terms.coef, lex, settings, deadline, log)
     start = time.perf_counter()
@@ -125,12 +125,6 @@ def with_rows(terms: Terms, name: str, rows: SideConstraints) -> Terms:
             rows.unit,
         )
     return replace(terms, side={**terms.side, name: rows})
-
-
-def _lexicographic_indicator(terms: Terms) -> np.ndarray | None:
-    if not terms.lexicographic:
-        return None
-    return np.sum([lex.indicator for lex in terms.lexicographic], axis=0).astype(np.int64)
 
 
 def _lexicographic_weight(terms: Terms) -> int:

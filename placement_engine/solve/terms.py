@@ -35,6 +35,12 @@ class Terms:
     def has_side_constraints(self) -> bool:
         return any(len(rows.labels) for rows in self.side.values())
 
+    def lexicographic_indicator(self) -> np.ndarray | None:
+        """The sum of the lexicographic indicators per pair (relay as a rule), None without any."""
+        if not self.lexicographic:
+            return None
+        return np.sum([lex.indicator for lex in self.lexicographic], axis=0).astype(np.int64)
+
     def subset(self, mask: np.ndarray) -> Terms:
         """The same terms over the pairs where ``mask`` holds (side rows re-indexed)."""
         return Terms(
