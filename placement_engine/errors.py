@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .i18n import _, ngettext
+
 
 class PlacementError(Exception):
     """Base class for every error the engine raises on purpose."""
@@ -22,19 +24,23 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file} {self.location}".strip() if self.location else self.file
-        return f"{where}: expected {self.expected}; got {self.got}"
+        return _("{where}: expected {expected}; got {got}").format(where=where, expected=self.expected, got=self.got)
 
 
 class InputError(PlacementError):
-    """The scenario, policy or tables are invalid; every problem found is listed."""
+    """The scenario, policy or tables are invalid; every problem found is listed, each once."""
 
     exit_code = 2
 
     def __init__(self, problems: list[Problem]):
-        self.problems = list(problems)
+        self.problems = list(dict.fromkeys(problems))
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        # worded when shown, so that it speaks the language in force then
         count = len(self.problems)
-        header = f"{count} problem{'s' if count != 1 else ''} in the input:"
-        super().__init__("\n".join([header, *(f"  - {p}" for p in self.problems)]))
+        header = ngettext("{count} problem in the input:", "{count} problems in the input:", count).format(count=count)
+        return "\n".join([header, *(f"  - {p}" for p in self.problems)])
 
     def __reduce__(self):
         # rebuilt from the problems, so it crosses process boundaries whole

@@ -1,4 +1,8 @@
-"""Words for posts, regions, sets of ids and counts, shared by every sentence the engine writes."""
+"""Words for posts, regions, ranks, factors, sets of ids and counts, shared by every sentence the engine writes.
+
+Every word here is in the current language (``placement_engine.i18n``); machine
+names (factor and rule names, rank codes) stay English in files and tables.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,58 @@ from functools import lru_cache
 
 import numpy as np
 
+from .i18n import N_, _, current_language, ngettext
 from .instance import Instance
 
 LISTED = 20  # ids named in a message; the rest are counted
+
+# factor and rule names as a reader sees them (English keeps the machine name)
+WORDS = {
+    "preferences": N_("preferences"),
+    "proximity": N_("proximity"),
+    "rank_fit": N_("rank_fit"),
+    "partnership": N_("partnership"),
+    "relay": N_("relay"),
+    "cost": N_("cost"),
+    "pair_scores": N_("pair_scores"),
+    "local_needs": N_("local_needs"),
+    "rank": N_("rank"),
+    "cross_province": N_("cross_province"),
+    "pins": N_("pins"),
+    "seats": N_("seats"),
+    "forbid_improving_swaps": N_("forbid_improving_swaps"),
+    "staff": N_("staff"),
+    "deputy_section": N_("deputy_section"),
+    "section": N_("section"),
+    "deputy_division": N_("deputy_division"),
+    "division": N_("division"),
+    "prefecture": N_("prefecture"),
+    "province": N_("province"),
+    # units of side constraints, in diagnoses
+    "yuan": N_("yuan"),
+    "cadres": N_("cadres"),
+    "postings": N_("postings"),
+    "posts": N_("posts"),
+}
+
+
+def word(name: str) -> str:
+    """A factor's, rule's, rank's or region level's name in the current language (unknown names as they are)."""
+    return _(WORDS[name]) if name in WORDS else name
+
+
+def plural(n: int, noun: str) -> str:
+    """'1 post', '3 posts' ('3个岗位'); nouns without a translation keep the English plural."""
+    forms = {
+        "post": lambda: ngettext("{count} post", "{count} posts", n),
+        "cadre": lambda: ngettext("{count} cadre", "{count} cadres", n),
+        "seat": lambda: ngettext("{count} seat", "{count} seats", n),
+        "other cadre": lambda: ngettext("{count} other cadre", "{count} other cadres", n),
+        "university": lambda: ngettext("{count} university", "{count} universities", n),
+    }
+    if noun in forms:
+        return forms[noun]().format(count=n)
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @lru_cache(maxsize=1)
@@ -36,6 +89,17 @@ def post_label(inst: Instance, post: int) -> str:
     return f"{inst.post_id[post]} {inst.tables['posts']['name'].iat[post]}"
 
 
+def university_name(inst: Instance, university_id: str) -> str:
+    """The universities table's name for an id (``name_en`` in English when it has one), else the id."""
+    universities = inst.tables["universities"]
+    row = universities.loc[universities["university_id"].astype(str) == university_id]
+    columns = ["name_en", "name"] if current_language() == "en" else ["name", "name_en"]
+    for column in columns:
+        if column in row and len(row) and str(row[column].iat[0]).strip() not in ("", "nan"):
+            return str(row[column].iat[0])
+    return university_id
+
+
 def where(inst: Instance, posts: np.ndarray) -> str:
     """'济南市 and 青岛市' for up to three prefectures, else the provinces."""
     prefectures = np.unique(inst.regions[inst.post_prefecture[posts]])
@@ -45,20 +109,23 @@ def where(inst: Instance, posts: np.ndarray) -> str:
 
 def post_listing(inst: Instance, posts: np.ndarray) -> str:
     if len(posts) > LISTED:
-        return f"{plural(len(posts), 'post')} in {where(inst, posts)}"
+        return _("{posts} in {where}").format(posts=plural(len(posts), "post"), where=where(inst, posts))
     return and_list([post_label(inst, p) for p in posts])
 
 
 def listing(ids) -> str:
     ids = [str(i) for i in ids]
     if len(ids) > LISTED:
-        return ", ".join(ids[:LISTED]) + f" and {len(ids) - LISTED} more"
-    return ", ".join(ids)
+        return separator().join(ids[:LISTED]) + _(" and {count} more").format(count=len(ids) - LISTED)
+    return separator().join(ids)
 
 
 def and_list(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    if len(words) == 1:
+        return words[0]
+    return separator().join(words[:-1]) + _(" and ") + words[-1]
 
 
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def separator() -> str:
+    """Between the items of a list: ', ' in English, '、' in Chinese."""
+    return "、" if current_language() == "zh" else ", "

@@ -130,3 +130,13 @@ def test_module_validate_invalid_exits_2(broken: Path, tmp_path: Path) -> None:
         assert f"  - {problem}" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
+
+
+def test_validate_names_the_tables_not_read_as_utf8(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "gbk"
+    shutil.copytree(TINY, folder)
+    posts = folder / "posts.csv"
+    posts.write_bytes(posts.read_text(encoding="utf-8").encode("gbk"))
+    assert main(["validate", str(folder / "scenario.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().splitlines()[-1].startswith("encodings: posts.csv read as ")

@@ -13,6 +13,7 @@ holds it now and their score there, and where they would go, complete the answer
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,8 +23,9 @@ import pandas as pd
 from ..errors import InfeasibleError, InputError, NoSolutionError, Problem
 from ..evaluate import posts_of
 from ..factors import FACTORS, SideConstraints
+from ..i18n import _, ngettext
 from ..instance import pair_lookup
-from ..naming import plural, post_label, region_name
+from ..naming import plural, post_label, region_name, separator, word
 from ..rules import allowed_pairs, mask_rules, must_place
 from ..solve import Settings, build_terms, solve_model
 
@@ -94,38 +96,55 @@ class Explainer:
         if cadre < 0:
             raise InputError([Problem("--cadre", "", "a cadre_id of the scenario", repr(cadre_id))])
         row = self.table.loc[cadre_id]
-        sentences = [self._posting_sentence(row), self._score_sentence(row)]
+        sentences = [self._posting_sentence(row), *self._needs_sentence(cadre, row), self._score_sentence(row)]
         wishes = self.wishes[self.wishes["cadre_id"] == cadre_id]
         records = [self._wish(cadre, row, int(w.choice), str(w.target)) for w in wishes.itertuples()]
         if not records:
-            records = [{"status": "no wishes", "sentence": f"{cadre_id} stated no wishes."}]
+            records = [{"status": "no wishes", "sentence": _("{cadre} stated no wishes.").format(cadre=cadre_id)}]
         sentences += [r["sentence"] for r in records]
         head = {column: row[ALLOCATION_COLUMNS.get(column, column)] for column in CADRE_COLUMNS}
         table = pd.DataFrame([{**head, **r} for r in records])
         return Explanation(cadre_id, sentences, table.reindex(columns=[*CADRE_COLUMNS, *WISH_COLUMNS]))
 
-    def explain_all(self) -> pd.DataFrame:
-        """One row per wish of every cadre who did not get their first wish."""
+    def explain_all(self, progress: Any = None) -> pd.DataFrame:
+        """One row per wish of every cadre who did not get their first wish.
+
+        ``progress``: True for a bar with ETA (tqdm.auto: a widget in notebooks), or an object
+        with ``iterate(items, total, label)`` such as ``placement_engine.ProgressBar``.
+        """
         missed = self.table.index[self.table["choice"].fillna(0).to_numpy() != 1]
-        frames = [self.explain(cadre_id).table for cadre_id in missed]
+        frames = [self.explain(cadre_id).table for cadre_id in _steps(progress, missed, _("explaining"))]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*CADRE_COLUMNS, *WISH_COLUMNS])
 
     # ---- pieces ----------------------------------------------------------------------------
 
     def _posting_sentence(self, row) -> str:
-        who = f"{row['cadre_id']} ({row['university_id']}, {row['rank']})"
+        who = _("{cadre} ({university}, {rank})").format(cadre=row["cadre_id"], university=row["university_id"], rank=word(row["rank"]))
         if row["post_id"] == "":
-            return f"{who} is not placed."
+            return _("{who} is not placed.").format(who=who)
         post = int(self.inst.post_index([row["post_id"]])[0])
-        wish = f"which meets their wish {row['choice']}" if not pd.isna(row["choice"]) else "which meets none of their wishes"
         region = region_name(self.inst, str(row["prefecture"]))
-        return f"{who} is posted to {post_label(self.inst, post)} in {region}, {wish}."
+        if pd.isna(row["choice"]):
+            words = _("{who} is posted to {post} in {region}, which meets none of their wishes.")
+        else:
+            words = _("{who} is posted to {post} in {region}, which meets their wish {choice}.")
+        return words.format(who=who, post=post_label(self.inst, post), region=region, choice=row["choice"])
+
+    def _needs_sentence(self, cadre: int, row) -> list[str]:
+        """What the county asked for and what of it the cadre brings (local_needs), when it asked anything."""
+        if row["post_id"] == "":
+            return []
+        post = int(self.inst.post_index([row["post_id"]])[0])
+        sentence = FACTORS["local_needs"].describe_pair(self.inst, cadre, post)
+        return [] if sentence is None else [sentence]
 
     def _score_sentence(self, row) -> str:
         if row["post_id"] == "":
-            return "Score: 0 points, as for every cadre left unplaced."
-        parts = [f"{name} {row[f'score_{name}']:+.2f}" for name in FACTORS if row[f"score_{name}"] != 0]
-        return f"Score there: {row['score_total']:.2f} points" + (f" ({', '.join(parts)})." if parts else ".")
+            return _("Score: 0 points, as for every cadre left unplaced.")
+        parts = [f"{word(name)} {row[f'score_{name}']:+.2f}" for name in FACTORS if row[f"score_{name}"] != 0]
+        if not parts:
+            return _("Score there: {total:.2f} points.").format(total=row["score_total"])
+        return _("Score there: {total:.2f} points ({parts}).").format(total=row["score_total"], parts=separator().join(parts))
 
     def _wish(self, cadre: int, row, number: int, target: str) -> dict[str, Any]:
         inst = self.inst
@@ -142,18 +161,25 @@ class Explainer:
             "posts_open": len(open_posts),
             "blocked_by": ";".join(f"{rule}:{count}" for rule, count in blocked.items()),
         }
-        lead = f"Wish {number}, {name}"
+        lead = _("Wish {number}, {target}").format(number=number, target=name)
         met = row["choice"]
         if not pd.isna(met) and number == met:
-            return {**record, "status": "met", "sentence": f"{lead}: met."}
+            return {**record, "status": "met", "sentence": _("{lead}: met.").format(lead=lead)}
         if not len(open_posts):
-            why = "; ".join(f"{rule} blocks {plural(count, 'post')} ({self.rules[rule].blocks})" for rule, count in blocked.items())
-            return {**record, "status": "not allowed", "sentence": f"{lead}: not allowed: {why or 'it names no post'}."}
-        by = ", ".join(f"{count} by {rule}" for rule, count in blocked.items())
-        partly = f" ({len(posts) - len(open_posts)} of {len(posts)} posts blocked: {by})" if blocked else ""
+            why = _("; ").join(
+                _("{rule} blocks {posts} ({reason})").format(rule=word(rule), posts=plural(count, "post"), reason=_(self.rules[rule].blocks))
+                for rule, count in blocked.items()
+            )
+            sentence = _("{lead}: not allowed: {why}.").format(lead=lead, why=why or _("it names no post"))
+            return {**record, "status": "not allowed", "sentence": sentence}
+        by = separator().join(_("{count} by {rule}").format(count=count, rule=word(rule)) for rule, count in blocked.items())
+        partly = ""
+        if blocked:
+            partly = _(" ({blocked} of {named} posts blocked: {by})").format(blocked=len(posts) - len(open_posts), named=len(posts), by=by)
         if not pd.isna(met) and number > met:
-            return {**record, "status": "better wish met", "sentence": f"{lead}: allowed{partly}; a better wish is met already."}
-        return {**record, **self._price(cadre, open_posts, f"{lead}: allowed{partly}.")}
+            sentence = _("{lead}: allowed{partly}; a better wish is met already.").format(lead=lead, partly=partly)
+            return {**record, "status": "better wish met", "sentence": sentence}
+        return {**record, **self._price(cadre, open_posts, _("{lead}: allowed{partly}.").format(lead=lead, partly=partly))}
 
     def _blocked(self, cadre: int, posts: np.ndarray) -> dict[str, int]:
         """Per rule, how many of these posts it blocks for the cadre."""
@@ -176,11 +202,12 @@ class Explainer:
             sub = solution.terms
         except InfeasibleError as error:
             reasons = [c["message"] for c in error.diagnosis.get("conflicts", []) if c.get("factor") != GRANT]
-            why = " ".join(reasons) or "no allocation that meets the other rules places the cadre at a post of this wish."
-            who = inst.cadre_id[cadre]
-            return {"status": "impossible", "sentence": f"{lead} Granting it would break the hard rules; with {who} there, {why}"}
+            why = " ".join(reasons) or _("no allocation that meets the other rules places the cadre at a post of this wish.")
+            words = _("{lead} Granting it would break the hard rules; with {cadre} there, {why}")
+            return {"status": "impossible", "sentence": words.format(lead=lead, cadre=inst.cadre_id[cadre], why=why)}
         except NoSolutionError:
-            return {"status": "unpriced", "sentence": f"{lead} The re-solve found no allocation within {self.settings.time_limit:g} s."}
+            words = _("{lead} The re-solve found no allocation within {seconds:g} s.")
+            return {"status": "unpriced", "sentence": words.format(lead=lead, seconds=self.settings.time_limit)}
         if solution.interrupted:
             raise KeyboardInterrupt
         chosen = solution.chosen > 0
@@ -208,40 +235,50 @@ class Explainer:
         for key, value in solution.lexicographic.items():
             record["relay_kept_change"] = value - kept.get(key, value)
             if value != kept.get(key, value):
-                relay = f" It would keep {abs(value - kept[key])} {'fewer' if value < kept[key] else 'more'} {key.removesuffix(' kept')}."
-        cost = f"The optimum would drop by {price:.2f} points"
+                change = abs(value - kept[key])
+                if value < kept[key]:
+                    relay = ngettext(" It would keep {count} relay posting fewer.", " It would keep {count} relay postings fewer.", change)
+                else:
+                    relay = ngettext(" It would keep {count} relay posting more.", " It would keep {count} relay postings more.", change)
+                relay = relay.format(count=change)
+        cost = _("The optimum would drop by {price:.2f} points").format(price=price)
         if not proven:
-            cost = (
-                f"Against this allocation the objective would change by {-price:+.2f} points, and by at most "
-                f"{-at_least:+.2f} (not proven: a solve stopped at its time limit)"
-            )
-        paid = ", ".join(f"{name} {delta:+.2f}" for name, delta in sorted(deltas.items(), key=lambda kv: kv[1]) if abs(delta) >= 0.005)
-        sentence = (
-            f"{lead} Granting it would give {post_label(inst, granted)}{held['holder_text']}. "
-            f"{cost}" + (f" (change per factor: {paid})" if paid else "")
-            + f", and {plural(record['cadres_moved'], 'other cadre')} would move in the re-solved allocation.{relay}"
+            cost = _(
+                "Against this allocation the objective would change by {change:+.2f} points, and by at most "
+                "{most:+.2f} (not proven: a solve stopped at its time limit)"
+            ).format(change=-price, most=-at_least)
+        by_factor = sorted(deltas.items(), key=lambda kv: kv[1])
+        paid = separator().join(f"{word(name)} {delta:+.2f}" for name, delta in by_factor if abs(delta) >= 0.005)
+        sentence = _("{lead} Granting it would give {post}{holders}. {cost}{paid}, and {moved} would move in the re-solved allocation.{relay}").format(
+            lead=lead,
+            post=post_label(inst, granted),
+            holders=held["holder_text"],
+            cost=cost,
+            paid=_(" (change per factor: {paid})").format(paid=paid) if paid else "",
+            moved=plural(record["cadres_moved"], "other cadre"),
+            relay=relay,
         )
         record.pop("holder_text")
         return {**record, "sentence": sentence}
 
     def _holders(self, holders: np.ndarray, moved_to: np.ndarray) -> dict[str, Any]:
         if not len(holders):
-            return {"holders": "", "holder_score": np.nan, "holder_moves_to": "", "holder_text": ", which has a free seat"}
+            return {"holders": "", "holder_score": np.nan, "holder_moves_to": "", "holder_text": _(", which has a free seat")}
         inst = self.inst
         ids = inst.cadre_id[holders]
         scores = self.table.loc[ids, "score_total"].to_numpy(float)
         new = moved_to[holders]
         wishes = FACTORS["preferences"].matched_choice(inst.pairs(holders, np.maximum(new, 0)))
-        where = [
-            f"{inst.post_id[p]} ({'wish ' + str(w) if w else 'no wish'})" if p >= 0 else "no post"
-            for p, w in zip(new, wishes)
-        ]
-        text = "; ".join(f"{c}, who scores {s:.2f} there and would move to {w}" for c, s, w in zip(ids, scores, where))
+        # the table's column keeps machine words; the sentence speaks the reader's language
+        where = [f"{inst.post_id[p]} ({'wish ' + str(w) if w else 'no wish'})" if p >= 0 else "no post" for p, w in zip(new, wishes)]
+        said = [_moves_to(inst.post_id[p], int(w)) if p >= 0 else _("no post") for p, w in zip(new, wishes)]
+        holder = _("{cadre}, who scores {score:.2f} there and would move to {post}")
+        text = _("; ").join(holder.format(cadre=c, score=s, post=w) for c, s, w in zip(ids, scores, said))
         return {
             "holders": ";".join(ids),
             "holder_score": float(scores.sum()),
             "holder_moves_to": ";".join(where),
-            "holder_text": f", now held by {text}",
+            "holder_text": _(", now held by {holders}").format(holders=text),
         }
 
 
@@ -254,4 +291,20 @@ def _wish_posts(inst, target: str) -> tuple[str, np.ndarray, str]:
     kind = "province" if target.endswith("0000") else "prefecture"
     level = inst.post_province if kind == "province" else inst.post_prefecture
     posts = np.flatnonzero(level == region) if region >= 0 else np.zeros(0, np.int64)
-    return kind, posts, f"{region_name(inst, target)} ({kind} {target}, {plural(len(posts), 'post')})"
+    words = _("{region} ({kind} {code}, {posts})").format(region=region_name(inst, target), kind=word(kind), code=target, posts=plural(len(posts), "post"))
+    return kind, posts, words
+
+
+def _moves_to(post_id: str, wish: int) -> str:
+    return (_("{post} (wish {wish})") if wish else _("{post} (no wish)")).format(post=post_id, wish=wish)
+
+
+def _steps(progress: Any, items, label: str) -> Iterable:
+    """``items`` through a progress bar: ``True`` for tqdm.auto's, an object with ``iterate``, or none."""
+    if progress is True:
+        from tqdm.auto import tqdm
+
+        return tqdm(items, total=len(items), desc=label)
+    if progress is not None and hasattr(progress, "iterate"):
+        return progress.iterate(items, len(items), label)
+    return items

@@ -16,7 +16,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..factors import SideConstraints
+from ..i18n import _
 from ..instance import Instance, PairTable
+from ..naming import word
 
 
 @dataclass
@@ -50,6 +52,7 @@ class Rule:
     """Base class. Subclasses set ``name``, ``summary``, ``switches`` and override what they use."""
 
     name: ClassVar[str]
+    # both in English, marked with N_(): readers get them through _() in their language
     summary: ClassVar[str]  # what the rule demands, one sentence (docs, schema)
     blocks: ClassVar[str] = ""  # why a pair it forbids is forbidden (explain, diagnosis)
     switches: ClassVar[dict[str, Switch]] = {}
@@ -79,12 +82,19 @@ class Rule:
         if mask is None:
             return []
         inst, pairs = allocated.instance, allocated.pairs
-        return [f"{inst.cadre_id[c]} -> {inst.post_id[p]}: {self.blocks}" for c, p in zip(pairs.cadre[mask], pairs.post[mask])]
+        reason = _(self.blocks)
+        return [f"{inst.cadre_id[c]} -> {inst.post_id[p]}: {reason}" for c, p in zip(pairs.cadre[mask], pairs.post[mask])]
 
     def conflict(self, label: str, unit: str, limit: int, needed: float, proven: bool) -> str:
         """The diagnosis sentence for one of the rule's rows that must give way."""
-        smallest = "the smallest" if proven else "the smallest found"
-        return (
-            f"{label} is short by {needed - limit:,.0f} {unit}: with every other rule kept, {smallest} total overrun of "
-            f"the side constraints needs {needed:,.0f} {unit} against a limit of {limit:,}."
-        )
+        if proven:
+            words = _(
+                "{label} is short by {short:,.0f} {unit}: with every other rule kept, the smallest total overrun of "
+                "the side constraints needs {needed:,.0f} {unit} against a limit of {limit:,}."
+            )
+        else:
+            words = _(
+                "{label} is short by {short:,.0f} {unit}: with every other rule kept, the smallest total overrun found of "
+                "the side constraints needs {needed:,.0f} {unit} against a limit of {limit:,}."
+            )
+        return words.format(label=label, short=needed - limit, unit=word(unit), needed=needed, limit=limit)

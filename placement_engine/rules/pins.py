@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import N_, _
 from ..instance import PairTable, pair_lookup
 from .base import Allocated, Rule, Switch
 
 
 class Pins(Rule):
     name = "pins"
-    summary = "a pinned cadre takes the pinned post; a forbidden pair is never used"
-    blocks = "a pin sends the cadre elsewhere, or forbids this post"
-    switches = {"pins": Switch(True, "honour the pins table (pin and forbid)")}
+    summary = N_("a pinned cadre takes the pinned post; a forbidden pair is never used")
+    blocks = N_("a pin sends the cadre elsewhere, or forbids this post")
+    switches = {"pins": Switch(True, N_("honour the pins table (pin and forbid)"))}
 
     def blocked(self, pairs: PairTable, policy) -> np.ndarray:
         inst = pairs.instance
@@ -40,5 +41,5 @@ class Pins(Rule):
             inst = allocated.instance
             pins = inst.pins
             left_out = np.unique(pins.cadre[pins.is_pin & (allocated.post_of_cadre[pins.cadre] < 0)])
-            found += [f"{inst.cadre_id[i]}: not placed, but a pin sends the cadre to a post" for i in left_out]
+            found += [_("{cadre}: not placed, but a pin sends the cadre to a post").format(cadre=inst.cadre_id[i]) for i in left_out]
         return found

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import N_
 from ..instance import PairTable
 from .base import Rule, Switch
 
 
 class Rank(Rule):
     name = "rank"
-    summary = "a cadre's rank must reach the post's minimum rank"
-    blocks = "the cadre's rank is below the post's minimum rank"
-    switches = {"rank": Switch(True, "a cadre's rank must reach the post's min_rank")}
+    summary = N_("a cadre's rank must reach the post's minimum rank")
+    blocks = N_("the cadre's rank is below the post's minimum rank")
+    switches = {"rank": Switch(True, N_("a cadre's rank must reach the post's min_rank"))}
 
     def blocked(self, pairs: PairTable, policy) -> np.ndarray:
         inst = pairs.instance

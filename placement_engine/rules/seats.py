@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import N_, _
 from ..instance import Instance
 from .base import Allocated, Rule, Switch
 
@@ -28,10 +29,10 @@ def must_place(inst: Instance, rules) -> np.ndarray:
 
 class Seats(Rule):
     name = "seats"
-    summary = "each cadre takes at most one post (exactly one when placed by rule), each post at most its capacity"
+    summary = N_("each cadre takes at most one post (exactly one when placed by rule), each post at most its capacity")
     switches = {
-        "place_every_cadre": Switch(True, "every cadre gets exactly one post"),
-        "fill_every_post": Switch(False, "every post gets exactly its capacity"),
+        "place_every_cadre": Switch(True, N_("every cadre gets exactly one post")),
+        "fill_every_post": Switch(False, N_("every post gets exactly its capacity")),
     }
 
     def active(self, policy) -> bool:
@@ -42,10 +43,13 @@ class Seats(Rule):
         post_of_cadre = allocated.post_of_cadre
         found = []
         if policy.rules.place_every_cadre:
-            found += [f"{inst.cadre_id[i]}: not placed, but every cadre must be" for i in np.flatnonzero(post_of_cadre < 0)]
+            unplaced = _("{cadre}: not placed, but every cadre must be")
+            found += [unplaced.format(cadre=inst.cadre_id[i]) for i in np.flatnonzero(post_of_cadre < 0)]
         load = np.bincount(allocated.pairs.post, minlength=inst.n_posts)
-        found += [f"{inst.post_id[p]}: {load[p]} cadres for capacity {inst.post_capacity[p]}" for p in np.flatnonzero(load > inst.post_capacity)]
+        over = _("{post}: {load} cadres for capacity {capacity}")
+        found += [over.format(post=inst.post_id[p], load=load[p], capacity=inst.post_capacity[p]) for p in np.flatnonzero(load > inst.post_capacity)]
         if policy.rules.fill_every_post:
             short = np.flatnonzero(load < inst.post_capacity)
-            found += [f"{inst.post_id[p]}: {load[p]} cadres, but it must be filled ({inst.post_capacity[p]})" for p in short]
+            unfilled = _("{post}: {load} cadres, but it must be filled ({capacity})")
+            found += [unfilled.format(post=inst.post_id[p], load=load[p], capacity=inst.post_capacity[p]) for p in short]
         return found

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..factors import FACTORS, SideConstraints
+from ..i18n import N_, _
 from ..instance import expand_matches, pair_lookup
 from .base import Allocated, Rule, Switch
 
@@ -78,26 +79,39 @@ def improving_swaps(state: WishState) -> dict[str, np.ndarray]:
 
 def swap_sentences(state: WishState, swaps: dict[str, np.ndarray]) -> list[str]:
     inst, pairs = state.pairs.instance, state.pairs
+    words = _(
+        "{first} ({first_post}, {first_wish}) and {second} ({second_post}, {second_wish}) would both gain by exchanging posts: "
+        "{first} would meet wish {first_gain}, {second} wish {second_gain}"
+    )
     return [
-        f"{inst.cadre_id[c1]} ({inst.post_id[pairs.post[a11]]}, {wish_words(state.choice[a11])}) and {inst.cadre_id[c2]} "
-        f"({inst.post_id[pairs.post[a22]]}, {wish_words(state.choice[a22])}) would both gain by exchanging posts: "
-        f"{inst.cadre_id[c1]} would meet wish {state.choice[a12]}, {inst.cadre_id[c2]} wish {state.choice[a21]}"
+        words.format(
+            first=inst.cadre_id[c1],
+            first_post=inst.post_id[pairs.post[a11]],
+            first_wish=wish_words(state.choice[a11]),
+            second=inst.cadre_id[c2],
+            second_post=inst.post_id[pairs.post[a22]],
+            second_wish=wish_words(state.choice[a22]),
+            first_gain=state.choice[a12],
+            second_gain=state.choice[a21],
+        )
         for c1, c2, a11, a22, a12, a21 in zip(swaps["c1"], swaps["c2"], swaps["a11"], swaps["a22"], swaps["a12"], swaps["a21"])
     ]
 
 
 def wish_words(number: int) -> str:
-    return f"wish {number}" if number else "no wish"
+    return _("wish {number}").format(number=number) if number else _("no wish")
 
 
 class SwapFree(Rule):
     name = "forbid_improving_swaps"
-    summary = "no two cadres hold posts they would both rather exchange, where the pair rules allow the exchange"
+    summary = N_("no two cadres hold posts they would both rather exchange, where the pair rules allow the exchange")
     switches = {
         "forbid_improving_swaps": Switch(
             False,
-            "no two cadres hold posts they would both rather exchange (each meets a better wish of the other) where "
-            "the pair rules allow the exchange and it keeps the relay postings (see docs/explanations.md)",
+            N_(
+                "no two cadres hold posts they would both rather exchange (each meets a better wish of the other) where "
+                "the pair rules allow the exchange and it keeps the relay postings (see docs/explanations.md)"
+            ),
         )
     }
 
@@ -118,12 +132,21 @@ class SwapFree(Rule):
 
     def violations(self, allocated: Allocated) -> list[str]:
         state = WishState(allocated.terms, allocated.post_of_cadre)
-        return [f"improving swap, which the swap-free rule forbids: {s}" for s in swap_sentences(state, improving_swaps(state))]
+        words = _("improving swap, which the swap-free rule forbids: {swap}")
+        return [words.format(swap=s) for s in swap_sentences(state, improving_swaps(state))]
 
     def conflict(self, label: str, unit: str, limit: int, needed: float, proven: bool) -> str:
-        who = label.removeprefix("no improving swap ").replace("@", " at ").replace(" / ", " and ")
-        smallest = "the smallest" if proven else "the smallest found"
-        return (
-            f"The rule against improving swaps must give way for {who}: they would both rather exchange posts, and no "
-            f"allocation that meets the other rules avoids this pair ({smallest} relaxation of the side constraints)."
-        )
+        first, _slash, second = label.removeprefix("no improving swap ").partition(" / ")
+        at = _("{cadre} at {post}")
+        who = _(" and ").join(at.format(cadre=cadre, post=post) for cadre, _sign, post in (first.partition("@"), second.partition("@")))
+        if proven:
+            words = _(
+                "The rule against improving swaps must give way for {who}: they would both rather exchange posts, and no "
+                "allocation that meets the other rules avoids this pair (the smallest relaxation of the side constraints)."
+            )
+        else:
+            words = _(
+                "The rule against improving swaps must give way for {who}: they would both rather exchange posts, and no "
+                "allocation that meets the other rules avoids this pair (the smallest relaxation found of the side constraints)."
+            )
+        return words.format(who=who)

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import N_
 from ..instance import PairTable
 from .base import Rule, Switch
 
 
 class CrossProvince(Rule):
     name = "cross_province"
-    summary = "a post in another province goes only to a volunteer whose province is paired with it"
-    blocks = "the post is in another province and the cadre did not volunteer (or the pairings table does not pair the provinces)"
-    switches = {"cross_province_volunteers_only": Switch(True, "cross-province posts go to volunteers only")}
+    summary = N_("a post in another province goes only to a volunteer whose province is paired with it")
+    blocks = N_("the post is in another province and the cadre did not volunteer (or the pairings table does not pair the provinces)")
+    switches = {"cross_province_volunteers_only": Switch(True, N_("cross-province posts go to volunteers only"))}
 
     def blocked(self, pairs: PairTable, policy) -> np.ndarray:
         inst = pairs.instance

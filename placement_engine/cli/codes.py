@@ -1,0 +1,4 @@
+"""Exit codes of the command line (docs/cli.md)."""
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, EXIT_CHECK_FAILED = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130
