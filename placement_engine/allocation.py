@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import platform
 import sys
 import time
@@ -16,10 +17,12 @@ import numpy as np
 import pandas as pd
 
 from . import io
-from .evaluate import allocation_table, factor_totals, metrics, posts_of, relay_lost
+from .evaluate import allocation_table, factor_params, factor_totals, metrics, posts_of, relay_lost
+from .i18n import _
+from .naming import region_name
 from .rules import allowed_pairs
 from .scenario import Scenario
-from .schema import Policy
+from .schema import TABLES, Policy
 from .solve import Deadline, ScoreCache, Settings, Solution, Terms, build_terms, solve_model
 
 
@@ -58,6 +61,39 @@ class Allocation:
     def metrics(self) -> dict[str, Any]:
         return self.summary["metrics"]
 
+    def __repr__(self) -> str:
+        placed, cadres = self.metrics["assigned"], len(self.table)
+        return _("<Allocation {scenario}: {status}, objective {objective:,.1f}, bound {bound:,.1f}, gap {gap:.2%}, {placed} of {cadres} cadres placed>").format(
+            scenario=self.scenario.name, status=self.status, objective=self.objective, bound=self.bound, gap=self.gap, placed=placed, cadres=cadres
+        )
+
+    def _repr_html_(self) -> str:
+        """A short summary for notebooks; ``allocation.table`` is the whole allocation."""
+        metrics = self.metrics
+        rows = [
+            (_("Scenario"), self.scenario.name),
+            (_("Policy"), self.policy.name),
+            (_("Status"), self.status),
+            (_("Objective (points)"), f"{self.objective:,.2f}"),
+            (_("Upper bound (points)"), f"{self.bound:,.2f}"),
+            (_("Gap"), f"{self.gap:.2%}"),
+            (_("Cadres placed"), _("{placed} of {cadres}").format(placed=metrics["assigned"], cadres=len(self.table))),
+            (_("First wish met (share)"), _share(metrics.get("first_choice_share"))),
+            (_("One of the first three wishes met (share)"), _share(metrics.get("top3_share"))),
+            (_("Mean distance (km)"), _number(metrics.get("mean_distance_km"))),
+        ]
+        return html_table(_("Allocation"), rows)
+
+    def sheets(self) -> list[io.Sheet]:
+        """The sheets of results.xlsx: allocation, summary, universities, budgets and audit."""
+        return [
+            io.Sheet("allocation", self.table),
+            io.Sheet("summary", summary_frame(self.summary)),
+            io.Sheet("universities", with_university_names(self.scenario, self.audit.universities)),
+            io.Sheet("budgets", budget_frame(self.scenario, self.policy, self.table)),
+            io.Sheet("audit", audit_frame(self.audit)),
+        ]
+
     def check(self):
         """Re-verify every hard rule and recompute the objective without the solver."""
         from .reports.check import check_allocation
@@ -73,7 +109,7 @@ class Allocation:
         return audit_terms(terms, self.policy, self.post_of_cadre)
 
     def write(self, out_dir: str | Path, extra_files: dict[str, bytes | Callable[[Path], Any]] | None = None) -> Path:
-        """Write allocation.csv, summary.json, audit.json, audit.csv and inputs/ as the whole
+        """Write allocation.csv, summary.json, audit.json, audit.csv, results.xlsx and inputs/ as the whole
         content of ``out_dir``, with run.json (see docs/file-formats.md and ``io.OutputFolder``).
 
         ``extra_files`` become files of the same run: relative path -> bytes, or a function
@@ -88,6 +124,7 @@ class Allocation:
                 io.write_csv(frame, folder.path(f"inputs/{name}.csv"))
             io.write_yaml(self.policy.model_dump(mode="json"), folder.path("inputs/policy.yaml"))
             self.audit.write(folder.root)
+            io.write_workbook(self.sheets(), folder.path("results.xlsx"))
             folder.add(extra_files or {})
         return Path(out_dir)
 
@@ -132,7 +169,7 @@ def solve(
 
     terms = solution.terms
     post_of_cadre = posts_of(terms.pairs, solution.chosen)
-    table = allocation_table(instance, policy, post_of_cadre)
+    table = readable(scenario, allocation_table(instance, policy, post_of_cadre))
     summary = _summary(scenario, policy, table, terms, solution, settings)
     summary["timings"] = {
         "candidates_seconds": build_started - started,
@@ -223,3 +260,96 @@ def manifest(scenario: Scenario, policy: Policy, settings: Settings) -> dict[str
         "work_limit": settings.work_limit,
         "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None,
     }
+
+
+# ---- names beside codes, and the sheets of results.xlsx -------------------------------------
+
+
+def readable(scenario: Scenario, table: pd.DataFrame) -> pd.DataFrame:
+    """The allocation table with names beside codes (university, prefecture, province) and, after
+    the engine's columns, every column of the cadres table that the engine does not know (notes, say)."""
+    out = table.copy()
+    names = university_names(scenario).reindex(out["university_id"]).fillna("").to_numpy(object)
+    out.insert(out.columns.get_loc("university_id") + 1, "university_name", names)
+    codes = np.unique(np.concatenate([out["prefecture"].to_numpy(str), out["province"].to_numpy(str)]))
+    regions = {code: region_name(scenario.instance, code) for code in codes if code}  # a name per distinct code
+    for level in ("prefecture", "province"):
+        named = out[level].map(lambda code: regions.get(code, "")).to_numpy(object)
+        out.insert(out.columns.get_loc(level) + 1, f"{level}_name", named)
+    cadres = scenario.tables["cadres"]
+    for column in [c for c in extra_cadre_columns(scenario) if c not in out.columns]:
+        out[column] = cadres[column].to_numpy(object)  # the allocation lists the cadres in their table's order
+    return out
+
+
+def extra_cadre_columns(scenario: Scenario) -> list[str]:
+    """The columns of the cadres table that the table contract does not name (notes, say), in their order."""
+    known = {column.name for column in TABLES["cadres"].columns}
+    return [column for column in scenario.tables["cadres"].columns if column not in known]
+
+
+def university_names(scenario: Scenario) -> pd.Series:
+    """Each university's name, by university_id."""
+    universities = scenario.tables["universities"]
+    return pd.Series(universities["name"].to_numpy(object), index=universities["university_id"].to_numpy(str))
+
+
+def with_university_names(scenario: Scenario, frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    if "university_id" in out and "university_name" not in out:
+        names = university_names(scenario).reindex(out["university_id"].astype(str)).fillna("").to_numpy(object)
+        out.insert(out.columns.get_loc("university_id") + 1, "university_name", names)
+    return out
+
+
+def summary_frame(summary: dict[str, Any]) -> pd.DataFrame:
+    """The headline of summary.json as (item, value) rows, items as readable headers."""
+    keys = ["scenario", "policy", "status", "proof", "objective", "best_bound", "gap", "stopped_by", "reproducible", "allowed_pairs"]
+    items = [(key, summary.get(key)) for key in keys]
+    items += list(summary["metrics"].items())
+    items += [(f"score_{name}", total) for name, total in summary["factor_totals"].items()]
+    return pd.DataFrame(
+        {"item": [io.excel.header(key) for key, _value in items], "value": pd.Series([value for _key, value in items], dtype=object)}
+    )
+
+
+def budget_frame(scenario: Scenario, policy: Policy, table: pd.DataFrame) -> pd.DataFrame:
+    """Per university: its yearly cost, and with a ``budget_yuan`` column its budget, limit and what is left."""
+    universities = scenario.tables["universities"]
+    ids = universities["university_id"].to_numpy(str)
+    spent = pd.to_numeric(table["annual_cost_yuan"], errors="coerce").groupby(table["university_id"]).sum()
+    frame = pd.DataFrame({"university_id": ids, "university_name": universities["name"].to_numpy(object)})
+    frame["cadres"] = table.groupby("university_id").size().reindex(ids).fillna(0).astype(int).to_numpy()
+    frame["annual_cost_yuan"] = spent.reindex(ids).fillna(0.0).to_numpy(float)
+    if "budget_yuan" in universities:
+        cost = factor_params(policy)["cost"]
+        budget = pd.to_numeric(universities["budget_yuan"], errors="coerce").to_numpy(float)
+        frame["budget_yuan"] = budget
+        frame["limit_yuan"] = budget * cost.budget_scale if cost.budget else np.nan
+        frame["slack_yuan"] = frame["limit_yuan"] - frame["annual_cost_yuan"]
+        frame["binding"] = pd.array(np.where(np.isnan(frame["slack_yuan"]), None, frame["slack_yuan"] < 1), dtype="boolean")
+    return frame
+
+
+def audit_frame(audit) -> pd.DataFrame:
+    """Improving swaps and blocking pairs (justified envy, or an empty seat), one finding a row."""
+    columns = ["finding", "cadre", "post", "other_cadre", "other_post", "sentence"]
+    swaps = audit.swaps.rename(columns={"cadre_a": "cadre", "post_a": "post", "cadre_b": "other_cadre", "post_b": "other_post"})
+    swaps["finding"] = _("improving swap")
+    blocking = audit.blocking.rename(columns={"displaced": "other_cadre", "blocking_post": "other_post"})
+    blocking["finding"] = np.where(blocking["empty_seat"].to_numpy(bool), _("blocking pair (an empty seat)"), _("justified envy"))
+    return pd.concat([swaps.reindex(columns=columns), blocking.reindex(columns=columns)], ignore_index=True)
+
+
+def html_table(title: str, rows: list[tuple[str, Any]]) -> str:
+    """A small two-column HTML table for notebooks, its cells escaped."""
+    body = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+    return f"<table><caption style='text-align:left'><b>{html.escape(title)}</b></caption>{body}</table>"
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"

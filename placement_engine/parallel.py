@@ -8,7 +8,8 @@ a Dask cluster. Results
 come back in task order whatever order they finish in, so every backend gives
 the same tables.
 
-Dask is an optional extra (``pip install placement_engine[dask]``). Point it at
+Dask is an optional extra (``pip install placement_engine[dask]``); without it the
+dask backend raises ``InputError`` with that command (exit code 2 on the command line). Point it at
 a running scheduler with ``backend="dask"`` and ``address="tcp://host:8786"``;
 without an address a local cluster is started for the call.
 """
@@ -20,6 +21,9 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Literal
+
+from .errors import InputError, Problem
+from .i18n import _
 
 Backend = Literal["sequential", "process", "dask"]
 Progress = Callable[[int, int, float, Any], None]  # done, total, elapsed seconds, the result just finished
@@ -78,8 +82,9 @@ def _dask(task, payloads, workers, address, progress) -> list[Any]:
     try:
         from distributed import Client, LocalCluster
         from distributed import as_completed as dask_completed
-    except ImportError as error:  # pragma: no cover - depends on the optional extra
-        raise RuntimeError("the dask backend needs the optional extra: pip install 'placement_engine[dask]'") from error
+    except ImportError:
+        expected = _("the optional extra for this backend, installed with: pip install 'placement_engine[dask]'")
+        raise InputError([Problem("--backend", "dask", expected, _("dask.distributed is not installed"))]) from None
     start = time.perf_counter()
     cluster = None if address else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
     client = Client(address or cluster)

@@ -7,7 +7,10 @@ from functools import cached_property
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
+from .errors import InputError, Problem
+from .i18n import _
 from .instance import Instance
 from .schema import ChainFile, Policy
 
@@ -47,11 +50,30 @@ class Scenario:
     def instance(self) -> Instance:
         return Instance.from_tables(self.tables)
 
+    # tables read from CSV: table -> the encoding its file was read in ('utf-8', 'utf-8-sig', 'gbk', 'gb18030')
+    table_encodings: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{count} {name}" for name, count in self.counts().items())
+        return f"<Scenario {self.name!r}: {counts}; policy {self.policy.name!r}, {len(self.variants)} variants>"
+
     def with_policy(self, policy: Policy | None = None, **changes: Any) -> Scenario:
-        """The same data under another policy (or this policy with ``changes`` merged in)."""
+        """The same data under another policy (or this policy with ``changes`` merged in).
+
+        A change the policy format does not allow (a misspelt factor, a weight that is
+        not a number) raises ``InputError``, as it would in a policy file.
+        """
+        from .io.models import policy_problems
+
+        if policy is not None and not isinstance(policy, Policy):
+            got = _("a {kind}").format(kind=type(policy).__name__)
+            raise InputError([Problem("with_policy", "policy", _("a Policy (use keyword arguments for changes)"), got)])
         new_policy = policy if policy is not None else self.policy
         if changes:
-            new_policy = new_policy.override(changes)
+            try:
+                new_policy = new_policy.override(changes)
+            except ValidationError as error:
+                raise InputError(policy_problems(error, changes, "with_policy")) from None
         clone = replace(self, policy=new_policy)
         if "instance" in self.__dict__:
             clone.__dict__["instance"] = self.__dict__["instance"]
@@ -60,8 +82,9 @@ class Scenario:
     def variant(self, name: str) -> Scenario:
         """The scenario as variant ``name`` changes it: its policy, its tables, its pins."""
         if name not in self.variants:
-            known = ", ".join(self.variants) or "none"
-            raise KeyError(f"no variant {name!r} in scenario {self.name} (variants: {known})")
+            known = ", ".join(self.variants) or _("none")
+            expected = _("a variant of {scenario} (one of {names})").format(scenario=self.name, names=known)
+            raise InputError([Problem("variant", "", expected, repr(name))])
         variant = self.variants[name]
         if not variant.tables:
             self.instance  # built now, so that the variant shares it  # noqa: B018

@@ -9,14 +9,19 @@ import pandas as pd
 import pytest
 
 import placement_engine as pe
+from placement_engine import io
+from placement_engine.factors import FACTORS
+from placement_engine.schema import TABLES, Policy, Rules, ScenarioFile
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"
 TABLE_NAMES = ["posts", "cadres", "universities", "preferences", "partnerships", "history"]
 RANKS = "one of staff, deputy_section, section, deputy_division, division"
-SCENARIO_KEYS = "one of chain, description, name, policy, policy_overrides, seed, tables, variants"
-POLICY_KEYS = "one of description, factors, name, rules, solver"
-FACTOR_NAMES = "one of cost, pair_scores, partnership, preferences, proximity, rank_fit, relay"
-TABLE_KEYS = "one of posts, cadres, universities, preferences, partnerships, history, pair_scores, pairings, pins"
+# the key lists come from the models, so that a new key or factor does not break the message tests
+SCENARIO_KEYS = "one of " + ", ".join(sorted(ScenarioFile.model_fields))
+POLICY_KEYS = "one of " + ", ".join(sorted(Policy.model_fields))
+FACTOR_NAMES = "one of " + ", ".join(sorted(FACTORS))
+TABLE_KEYS = "one of " + ", ".join(TABLES)
+RULE_KEYS = "one of " + ", ".join(sorted(Rules.model_fields))
 WISH_TARGET = "a post_id, prefecture code or province code from posts.csv"
 
 
@@ -95,8 +100,7 @@ def test_unknown_scenario_key(scn: Path) -> None:
         pytest.param(
             "  pins: true",
             "  pin: true",
-            "policy.yaml key rules.pin: expected a known key (one of cross_province_volunteers_only, "
-            "fill_every_post, forbid_improving_swaps, pins, place_every_cadre, rank); got unknown key 'pin'",
+            f"policy.yaml key rules.pin: expected a known key ({RULE_KEYS}); got unknown key 'pin'",
             id="rule",
         ),
         pytest.param(
@@ -257,12 +261,39 @@ def test_missing_scenario_file(tmp_path: Path) -> None:
     assert problems(tmp_path / "nowhere.yaml") == ["nowhere.yaml: expected an existing file; got no such file"]
 
 
-def test_non_utf8_file(scn: Path) -> None:
+@pytest.mark.parametrize(
+    ("extra", "encoding", "note"),
+    [
+        ("", "gbk", "posts.csv, universities.csv read as GBK"),
+        ("㐀", "gb18030", "posts.csv read as GB18030; universities.csv read as GBK"),  # 㐀 is in GB18030, not in GBK
+    ],
+)
+def test_gbk_and_gb18030_files_are_read_and_reported(scn: Path, extra: str, encoding: str, note: str) -> None:
     # Excel on Chinese Windows saves CSV as GBK by default
-    text = (scn / "universities.csv").read_text(encoding="utf-8")
-    (scn / "universities.csv").write_bytes(text.encode("gbk"))
+    edit(scn / "posts.csv", "历下区", "历下区" + extra)
+    expected = pe.load_scenario(scn / "scenario.yaml")
+    for name in ("universities", "posts"):
+        text = (scn / f"{name}.csv").read_text(encoding="utf-8")
+        (scn / f"{name}.csv").write_bytes(text.encode("gb18030"))
+    scenario = pe.load_scenario(scn / "scenario.yaml")
+    assert scenario.table_encodings["posts"] == encoding
+    assert scenario.table_encodings["universities"] == "gbk"
+    assert scenario.table_encodings["cadres"] == "utf-8"
+    for name in ("universities", "posts"):
+        pd.testing.assert_frame_equal(scenario.tables[name], expected.tables[name])
+    assert io.encoding_note(scenario) == f"encodings: {note} (not UTF-8; the text is the same)"
+    assert io.encoding_note(expected) is None
+
+
+def test_text_in_no_known_encoding(scn: Path) -> None:
+    # 0x80 alone is no character in UTF-8, GBK or GB18030
+    path = scn / "universities.csv"
+    data = path.read_bytes()
+    at = data.index(b"\n") + 1
+    path.write_bytes(data[:at] + b"\x80" + data[at:])
     assert problems(scn / "scenario.yaml") == [
-        "universities.csv line 2 (byte 40): expected UTF-8 text; got byte 0xb6 (is the file saved as GBK?)"
+        f"universities.csv line 2 (byte {at}): expected text in UTF-8, GBK or GB18030; "
+        "got byte 0x80, which none of them allows here (save the file as CSV UTF-8)"
     ]
 
 
@@ -322,7 +353,7 @@ def test_missing_column(scn: Path) -> None:
             "cadres.csv",
             "sdu-01,sdu,deputy_division,false",
             "sdu-01,sdu,deputy_division,maybe",
-            "cadres.csv row 2, column cross_province_ok: expected true or false; got 'maybe'",
+            "cadres.csv row 2, column cross_province_ok: expected true or false (or 是/否); got 'maybe'",
             id="not-a-boolean",
         ),
         pytest.param(
@@ -789,7 +820,8 @@ def test_unreadable_xlsx_is_reported_once(scn: Path) -> None:
     (scn / "tiny.xlsx").write_bytes(b"not a workbook")
     use_workbook(scn, "tiny.xlsx")
     assert problems(scn / "scenario.yaml") == [
-        "tiny.xlsx: expected an Excel workbook (.xlsx or .xlsm); got a file that cannot be read as one"
+        "tiny.xlsx: expected an Excel workbook (.xlsx, .xlsm or .xls) or a CSV file; "
+        "got a file named as a workbook that is not one (a web page or text saved under an Excel name?)"
     ]
 
 
@@ -881,3 +913,17 @@ def test_negative_budget_in_a_data_frame_is_a_problem() -> None:
     tables = tiny_frames()
     tables["universities"]["budget_yuan"] = [1000.0, -5.0, float("nan")]
     assert frame_problems(tables) == ["universities row 3, column budget_yuan: expected a number >= 0; got '-5'"]
+
+
+def test_file_formats_documents_every_table_column_and_rule() -> None:
+    from placement_engine.rules import switches
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "file-formats.md").read_text(encoding="utf-8")
+    for name, spec in TABLES.items():
+        assert f"### `{name}`" in text, name
+        for column in spec.columns:
+            assert f"`{column.name}`" in text, (name, column.name)
+    for key in switches():
+        assert f"| `{key}` |" in text, key
+    for key in ScenarioFile.model_fields:
+        assert f"`{key}`" in text, key

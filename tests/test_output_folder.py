@@ -13,7 +13,7 @@ from placement_engine.cli import main
 REPO = Path(__file__).resolve().parents[1]
 TINY = Path(__file__).parent / "fixtures" / "tiny" / "scenario.yaml"
 PIN_CLASH = REPO / "scenarios" / "infeasible" / "pin-clash.yaml"
-SOLVE_FOLDER = ["allocation.csv", "audit.csv", "audit.json", "inputs", "run.json", "summary.json"]
+SOLVE_FOLDER = ["allocation.csv", "audit.csv", "audit.json", "inputs", "map.png", "results.xlsx", "run.json", "summary.json"]
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -166,7 +166,8 @@ def test_explain_all_writes_its_explanations_with_the_allocation_they_explain(so
     code, out, _ = run(capsys, "explain", TINY, "--all", "--out", solved)
     assert code == 0 and out.startswith("explanations of ")
     assert "explanations.csv" in io.read_json(solved / "run.json")["files"]
-    assert sorted(path.name for path in solved.iterdir()) == sorted([*SOLVE_FOLDER, "explanations.csv"])
+    explained = {*SOLVE_FOLDER, "explanations.csv", "explanations.xlsx"} - {"map.png"}  # explain draws no map
+    assert sorted(path.name for path in solved.iterdir()) == sorted(explained)
     assert pe.check_output_dir(solved).ok
     # a later solve is a run of its own: the explanations of the earlier one go with it
     assert run(capsys, "solve", TINY, "--out", solved, "--quiet")[0] == 0

@@ -52,7 +52,8 @@ def test_compare_writes_every_file_of_the_default_scenario(compared):
         for part in SOLVE_FOLDER:
             assert (out / name / part).is_file(), (name, part)
         assert_figure(out / name / "map.png")
-    assert [path.name for path in comparison.files] == ["comparison.csv", "changes.csv", "metrics.png", "wishes.png"]
+    assert [path.name for path in comparison.files] == ["comparison.csv", "changes.csv", "metrics.png", "wishes.png", "comparison.xlsx"]
+    assert "comparison.xlsx" in io.read_json(out / "run.json")["files"]
     # each variant's folder is a complete solve folder: check re-verifies it from its files alone
     for name in ("baseline", "promise", "rank-rule-off"):
         assert pe.check_output_dir(out / name).ok, name
@@ -94,6 +95,32 @@ def test_changes_flag_exactly_the_cadres_whose_post_differs(compared):
     assert changes.set_index("cadre_id").loc["ouc-02", "promise_changed"] == "True"
     # another pool: cadre ids name other people; a cadre missing from one side shows as moved
     assert int(changes["variants_changed"].max()) <= len(comparison.allocations) - 1
+    # names beside the codes: the university's, and each variant's county
+    universities = comparison.allocations["baseline"].scenario.tables["universities"].set_index("university_id")["name"]
+    assert changes["university_name"].tolist() == universities.reindex(changes["university_id"]).tolist()
+    posts = comparison.allocations["baseline"].scenario.tables["posts"].set_index("post_id")["name"]
+    row = changes.set_index("cadre_id").loc["ouc-02"]
+    assert row["promise_post_name"] == posts["P370785"] and row["baseline_post_name"] == posts[row["baseline"]]
+
+
+def test_the_comparison_workbook_has_the_comparison_and_the_changes(compared):
+    from openpyxl import load_workbook
+
+    comparison, out = compared
+    book = load_workbook(out / "comparison.xlsx", read_only=True)
+    assert book.sheetnames == ["Comparison", "Changes"]
+    header = [cell.value for cell in next(book["Changes"].iter_rows(max_row=1))]
+    assert header[:6] == ["Cadre", "University", "University name", "baseline: post", "baseline: county", "closer: post"]
+    rows = list(book["Comparison"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in rows] == comparison.table["variant"].tolist()
+
+
+def test_a_comparison_shows_briefly_in_a_notebook(compared):
+    comparison, _out = compared
+    text = repr(comparison)
+    assert text.startswith("<Comparison: ") and len(text) < 200
+    page = comparison._repr_html_()
+    assert page.count("<tr>") == len(comparison.table) + 1 and "ouc-02" not in page
 
 
 def test_compare_reuses_pairs_and_scores_across_policy_variants():

@@ -34,7 +34,7 @@ def test_validate_exits_3_with_the_diagnosis_solve_prints(capsys, tmp_path: Path
     code, out, err = run(capsys, "validate", path)
     assert (code, err) == (3, "")
     assert out.startswith(f"scenario {pe.load_scenario(path).name}: valid input, but infeasible by counting\n")
-    assert out.endswith("\n\n" + said + "\n")
+    assert "\n\n" + said + "\n" in out  # warnings about wishes that can never count may follow
 
 
 def test_a_pin_clash_is_found_without_solving(capsys) -> None:

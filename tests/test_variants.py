@@ -160,8 +160,9 @@ def test_a_policy_variant_merges_into_the_policy_and_shares_the_data(tmp_path):
     assert scenario.policy.factors.proximity.weight == 0.05
     assert closer.instance is scenario.instance and closer.tables is not None
     assert scenario.variants["closer"].description == "proximity x4"
-    with pytest.raises(KeyError, match="no variant 'farther' in scenario tiny"):
+    with pytest.raises(pe.InputError) as caught:
         scenario.variant("farther")
+    assert [str(p) for p in caught.value.problems] == ["variant: expected a variant of tiny (one of closer); got 'farther'"]
 
 
 def test_variant_pins_add_to_the_pins_table_and_replace_a_row_for_the_same_pair(tmp_path):

@@ -1,10 +1,13 @@
 """The only package that reads or writes files.
 
-``read`` loads scenarios and policies, ``tables`` reads and validates their tables,
-``write`` writes output files and output folders that hold the files of one run.
+``read`` loads scenarios and policies, ``formats`` reads a table's file (CSV in
+UTF-8 or GBK/GB18030, .xlsx, .xls), ``tables`` validates the tables, ``write``
+writes output files and output folders that hold the files of one run, and
+``excel`` writes the results as workbooks for people.
 """
 
-from .read import BASELINE, VARIANT_NAME, load_policy, load_scenario, scenario_from_tables, solver_overrides
+from .excel import Sheet, write_explanations_xlsx, write_workbook
+from .read import BASELINE, VARIANT_NAME, encoding_note, load_policy, load_scenario, scenario_from_tables, solver_overrides
 from .write import (
     RUN_FILE,
     OutputFolder,
@@ -25,7 +28,9 @@ __all__ = [
     "RUN_FILE",
     "VARIANT_NAME",
     "OutputFolder",
+    "Sheet",
     "check_replaceable",
+    "encoding_note",
     "load_policy",
     "load_scenario",
     "read_csv",
@@ -36,7 +41,9 @@ __all__ = [
     "verified_solve_folder",
     "verify_run",
     "write_csv",
+    "write_explanations_xlsx",
     "write_folder",
     "write_json",
+    "write_workbook",
     "write_yaml",
 ]

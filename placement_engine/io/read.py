@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, get_origin
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from ..errors import InputError, Problem
 from ..factors import FACTORS
+from ..i18n import _, ngettext
 from ..scenario import Scenario, Variant
 from ..schema import TABLES, ChainFile, Policy, ScenarioFile, VariantFile
-from .tables import _as_text, _display, _read_table, _read_tables, _read_text, _validate_tables
+from .formats import ENCODING_NAMES, _as_text, _display, _read_table, _read_tables, _read_text
+from .models import _pydantic_problems, _short, _validate_model
+from .tables import _validate_tables
 from .write import sha256
 
 BASELINE = "baseline"  # the name the runner gives the scenario's own policy and tables
@@ -60,6 +64,7 @@ def load_scenario(path: str | Path, policy: str | Path | Policy | None = None) -
 
     frames, table_files = _read_tables(spec.tables, base, problems, path.name)
     files.update(table_files)
+    encodings = {name: frame.attrs["encoding"] for name, frame in frames.items() if frame is not None and "encoding" in frame.attrs}
     shown = {name: _display(p, base) for name, p in table_files.items()}
     tables = _validate_tables(frames, shown, problems)
     if policy_obj is not None and tables is not None:
@@ -83,30 +88,62 @@ def load_scenario(path: str | Path, policy: str | Path | Policy | None = None) -
         base_dir=str(base),
         variants=variants,
         chain=spec.chain,
+        table_encodings=encodings,
     )
 
 
 def scenario_from_tables(
-    tables: dict[str, pd.DataFrame], policy: Policy | dict | None = None, name: str = "scenario"
+    tables: dict[str, pd.DataFrame], policy: Policy | dict | str | Path | None = None, name: str = "scenario"
 ) -> Scenario:
-    """Validate in-memory tables (e.g. from the generator) exactly as files are validated."""
+    """Validate in-memory tables (e.g. from the generator) exactly as files are validated.
+
+    ``policy`` is a ``Policy``, a mapping in the policy file's format, the path of a
+    policy file, or None for the defaults.
+    """
     problems: list[Problem] = []
-    if isinstance(policy, dict) or policy is None:
+    if isinstance(policy, (str, Path)):
+        policy = _load_policy_source(str(Path(policy).absolute()), Path("."), {}, problems)
+    elif isinstance(policy, dict) or policy is None:
         policy = _validate_model(Policy, policy or {}, "policy", problems)
-    for key in tables:
+    elif not isinstance(policy, Policy):
+        expected = _("a Policy, a mapping in the policy format, or the path of a policy file")
+        problems.append(Problem("policy", "", expected, _describe_value(policy)))
+        policy = None
+    if not isinstance(tables, Mapping):
+        raise InputError([Problem("tables", "", _("a mapping from table name to data frame"), _describe_value(tables))])
+    for key, frame in tables.items():
         if key not in TABLES:
-            problems.append(Problem(key, "", f"a table name (one of {', '.join(TABLES)})", repr(key)))
+            problems.append(Problem(str(key), "", _("a table name (one of {names})").format(names=", ".join(TABLES)), repr(key)))
+        elif not isinstance(frame, pd.DataFrame):
+            problems.append(Problem(key, "", _("a pandas DataFrame"), _describe_value(frame)))
     for key, spec in TABLES.items():
         if spec.required and key not in tables:
-            problems.append(Problem(key, "", "a data frame for this required table", "nothing"))
-    frames = {key: _as_text(frame) for key, frame in tables.items() if key in TABLES}
-    checked = _validate_tables(frames, {key: key for key in frames}, problems)
+            problems.append(Problem(key, "", _("a data frame for this required table"), _("nothing")))
+    known = {key: frame for key, frame in tables.items() if key in TABLES}
+    frames = {key: _as_text(frame) for key, frame in known.items() if isinstance(frame, pd.DataFrame)}
+    checked = _validate_tables(frames, {key: key for key in frames}, problems) if len(frames) == len(known) else None
     if policy is not None and checked is not None:
         problems += _factor_problems(checked, policy)
     if problems:
         raise InputError(problems)
     digest = {key: hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest() for key, frame in checked.items()}
     return Scenario(name=name, description="", policy=policy, tables=checked, files={}, hashes=digest)
+
+
+def encoding_note(scenario: Scenario) -> str | None:
+    """A line saying which tables were read in an encoding other than UTF-8, or None when all were UTF-8."""
+    by_encoding: dict[str, list[str]] = {}
+    for table, encoding in scenario.table_encodings.items():
+        if encoding not in ("utf-8", "utf-8-sig"):
+            by_encoding.setdefault(ENCODING_NAMES.get(encoding, encoding), []).append(Path(scenario.files.get(table, table)).name)
+    if not by_encoding:
+        return None
+    parts = [_("{files} read as {encoding}").format(files=", ".join(files), encoding=encoding) for encoding, files in by_encoding.items()]
+    return _("encodings: {parts} (not UTF-8; the text is the same)").format(parts="; ".join(parts))
+
+
+def _describe_value(value: Any) -> str:
+    return _("a value of type {kind}: {value}").format(kind=type(value).__name__, value=_short(repr(value)))
 
 
 def load_policy(path: str | Path) -> Policy:
@@ -151,98 +188,20 @@ def _read_yaml(path: Path, shown: str, problems: list[Problem]) -> Any:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problems.append(Problem(shown, where, "valid YAML", str(getattr(error, "problem", error))))
+        problems.append(Problem(shown, where, _("valid YAML"), str(getattr(error, "problem", error))))
         return None
     if not isinstance(data, dict):
-        problems.append(Problem(shown, "", "a mapping of keys to values", _describe_document(data)))
+        problems.append(Problem(shown, "", _("a mapping of keys to values"), _describe_document(data)))
         return None
     return data
 
 
 def _describe_document(data: Any) -> str:
     if data is None:
-        return "an empty document"
+        return _("an empty document")
     if isinstance(data, list):
-        return f"a list of {len(data)} item{'s' if len(data) != 1 else ''}"
-    return f"a single value {_short(repr(data))}"
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _validate_model(model: type[BaseModel], data: Any, shown: str, problems: list[Problem]):
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        problems.extend(_pydantic_problems(model, error, shown, data))
-        return None
-
-
-# pydantic names the branch of a union it tried ("str", "dict[str,str]") inside error locations
-_UNION_TAG = re.compile(r"^(str|int|float|bool|none|[a-z_-]+\[.*\])$")
-
-
-def _user_loc(loc: tuple, data: Any) -> list[str]:
-    """The error location as the user wrote it: union-branch tags dropped."""
-    out, node = [], data
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            node = node[part]
-        elif isinstance(part, str) and _UNION_TAG.match(part):
-            continue
-        else:
-            node = None
-        out.append(str(part))
-    return out
-
-
-def _pydantic_problems(model: type[BaseModel], error: ValidationError, shown: str, data: Any = None) -> list[Problem]:
-    found: dict[tuple[str, str], Problem] = {}
-    for item in error.errors():
-        loc = _user_loc(item["loc"], data)
-        key = ".".join(loc)
-        if item["type"] == "extra_forbidden":
-            known = _known_keys(model, loc[:-1])
-            what = "a factor name" if loc[:-1] == ["factors"] else "a known key"
-            expected = f"{what} (one of {', '.join(known)})" if known else "no such key"
-            problem = Problem(shown, f"key {key}", expected, f"unknown key {loc[-1]!r}")
-        elif item["type"] == "missing":
-            problem = Problem(shown, f"key {key}", "a value (required)", "nothing")
-        else:
-            expected = re.sub(r"^(Input should be|Value error,)\s*", "", item["msg"]).strip()
-            expected = re.sub(r",\s*(unable|got)\b.*$", "", expected)
-            if expected.startswith(("greater", "less")):
-                expected = f"a number {expected}"
-            problem = Problem(shown, f"key {key}", expected, _short(repr(item.get("input"))))
-        earlier = found.get((problem.location, problem.got))
-        if earlier is not None and earlier.expected != problem.expected:  # two branches of one union
-            problem = Problem(shown, problem.location, f"{earlier.expected} or {problem.expected}", problem.got)
-        found[(problem.location, problem.got)] = problem
-    keys = [p.location for p in found.values()]
-    # a union branch failing inside a key also fails the key as a whole: report the inner problem only
-    return [p for p in found.values() if not any(k.startswith(p.location + ".") for k in keys)]
-
-
-def _known_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
-    current: Any = model
-    free_key = False  # the part after a mapping or list field is the user's key or an index
-    for part in loc:
-        if free_key:
-            free_key = False
-            continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        annotation = field.annotation
-        args = getattr(annotation, "__args__", ())
-        current = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if current is None:
-            return []
-        free_key = get_origin(annotation) in (dict, list)
-    return sorted(current.model_fields)
+        return ngettext("a list of {count} item", "a list of {count} items", len(data)).format(count=len(data))
+    return _("a single value {value}").format(value=_short(repr(data)))
 
 
 def _load_policy_source(source: str | dict, base: Path, files: dict, problems: list[Problem]) -> Policy | None:
@@ -283,7 +242,7 @@ def _load_variant(
     """Validate one variant against the scenario it changes; its problems name the variant."""
     where = f"key variants.{name}"
     if not VARIANT_NAME.match(name) or name == BASELINE:
-        expected = f"a name of letters, digits, '.', '_' or '-' other than {BASELINE!r}"
+        expected = _("a name of letters, digits, '.', '_' or '-' other than {name!r}").format(name=BASELINE)
         problems.append(Problem(scenario, where, expected, repr(name)))
     variant_policy = policy
     if policy is not None and entry.policy:
@@ -292,7 +251,7 @@ def _load_variant(
     paths: dict[str, Path] = {}
     for table, file in entry.tables.items():
         if table not in TABLES:
-            problems.append(Problem(scenario, f"{where}.tables.{table}", f"a table name (one of {', '.join(TABLES)})", repr(table)))
+            problems.append(Problem(scenario, f"{where}.tables.{table}", _("a table name (one of {names})").format(names=", ".join(TABLES)), repr(table)))
             continue
         paths[table] = base / file
         replaced[table] = _read_table(paths[table], table, _display(paths[table], base), True, problems)
@@ -305,7 +264,9 @@ def _load_variant(
             variant_tables["pins"] = _with_extra_pins(variant_tables, entry, shown_here, scenario, where, problems)
     if variant_policy is not None and variant_tables is not None:
         own += _factor_problems(variant_tables, variant_policy)
-    problems += [Problem(f"{p.file} (variant {name})", p.location, p.expected, p.got) for p in own]
+    # a problem of the tables the variant shares with the scenario is reported once, for the scenario
+    known = set(problems)
+    problems += [Problem(_("{file} (variant {name})").format(file=p.file, name=name), p.location, p.expected, p.got) for p in own if p not in known]
     changed = [*paths, *(["pins"] if entry.pins else [])]
     return Variant(
         name=name,
@@ -328,12 +289,17 @@ def _with_extra_pins(
     for column, ids in known.items():
         for index in np.flatnonzero(~extra[column].isin(ids).to_numpy()):
             problems.append(
-                Problem(scenario, f"{where}.pins.{index}.{column}", f"a {column} from {source[column]}", repr(extra[column][index]))
+                Problem(scenario, f"{where}.pins.{index}.{column}", _("a {column} from {file}").format(column=column, file=source[column]), repr(extra[column][index]))
             )
     first = extra.reset_index().groupby(["cadre_id", "post_id"])["index"].transform("min").to_numpy()
     for index in np.flatnonzero(extra.duplicated(["cadre_id", "post_id"]).to_numpy()):
         pair = (extra["cadre_id"][index], extra["post_id"][index])
-        problems.append(Problem(scenario, f"{where}.pins.{index}", "each (cadre_id, post_id) once", f"{pair!r} again (first at pins.{first[index]})"))
+        problems.append(Problem(
+                scenario,
+                f"{where}.pins.{index}",
+                _("each (cadre_id, post_id) once"),
+                _("{pair!r} again (first at pins.{first})").format(pair=pair, first=first[index]),
+            ))
     pins = tables.get("pins", extra.iloc[:0])
     return pd.concat([pins, extra], ignore_index=True).drop_duplicates(["cadre_id", "post_id"], keep="last").reset_index(drop=True)
 
@@ -342,7 +308,7 @@ def _check_chain(chain: ChainFile, tables: dict[str, pd.DataFrame], scenario: st
     """The first chained batch must come after every batch of the history it starts from."""
     batches = tables["history"]["batch"]
     if len(batches) and chain.years[0] <= batches.max():
-        expected = f"a first year after the latest batch in the history table ({batches.max()})"
+        expected = _("a first year after the latest batch in the history table ({batch})").format(batch=batches.max())
         problems.append(Problem(scenario, "key chain.years", expected, repr(chain.years[0])))
 
 

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel
 
 from ..errors import InputError, Problem
+from ..i18n import N_, _
 
 
 def sha256(path: str | Path) -> str:
@@ -24,9 +25,13 @@ def sha256(path: str | Path) -> str:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """CSV with fixed formatting, so identical tables give identical bytes."""
+    """CSV with fixed formatting, so identical tables give identical bytes.
+
+    UTF-8 with a byte-order mark: Excel on Chinese Windows reads Chinese text right
+    only with it, and every reader of the engine's (``read_csv``) skips it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, lineterminator="\n")
+    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8-sig")
 
 
 def write_json(data: Any, path: Path) -> None:
@@ -40,8 +45,8 @@ def write_yaml(data: Any, path: Path) -> None:
 
 
 def read_csv(path: str | Path) -> pd.DataFrame:
-    """A CSV written by the engine (ids and codes stay text)."""
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    """A CSV written by the engine (ids and codes stay text; a byte-order mark is skipped)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
 
 
 def read_json(path: str | Path) -> Any:
@@ -78,12 +83,15 @@ ENGINE_FILES = frozenset(
         "sweep.csv",
         "pareto.csv",
         "chain.csv",
+        "results.xlsx",
+        "comparison.xlsx",
+        "explanations.xlsx",
     }
 )
 INPUTS = "inputs"
 FIGURES = frozenset({"map.png", "metrics.png", "wishes.png", "sweep.png", "pareto.png", "chain.png"})
 SOLVE_FILES = ("allocation.csv", "summary.json", f"{INPUTS}/policy.yaml")
-ONE_RUN = "every file of the folder written by one run"
+ONE_RUN = N_("every file of the folder written by one run")
 FOREIGN_SHOWN = 5  # foreign files named in the refusal to replace a folder
 FileContent = bytes | Callable[[Path], Any]  # a file's bytes, or a function writing the file at a path
 
@@ -202,12 +210,14 @@ def check_replaceable(target: str | Path) -> None:
     """
     target = Path(target)
     if target.exists() and not target.is_dir():
-        raise InputError([Problem(str(target), "", "a folder for the output", "a file")])
+        raise InputError([Problem(str(target), "", _("a folder for the output"), _("a file"))])
     foreign = _foreign_files(target) if target.is_dir() else []
     if foreign:
-        shown = ", ".join(foreign[:FOREIGN_SHOWN]) + (f" and {len(foreign) - FOREIGN_SHOWN} more" if len(foreign) > FOREIGN_SHOWN else "")
-        expected = "a new or empty folder, or an output folder of the engine (it is replaced as a whole)"
-        raise InputError([Problem(str(target), "", expected, f"a folder holding other files: {shown}")])
+        shown = ", ".join(foreign[:FOREIGN_SHOWN])
+        if len(foreign) > FOREIGN_SHOWN:
+            shown = _("{files} and {count} more").format(files=shown, count=len(foreign) - FOREIGN_SHOWN)
+        expected = _("a new or empty folder, or an output folder of the engine (it is replaced as a whole)")
+        raise InputError([Problem(str(target), "", expected, _("a folder holding other files: {files}").format(files=shown))])
 
 
 def _foreign_files(folder: Path, listed: frozenset[str] = frozenset()) -> list[str]:
@@ -249,22 +259,22 @@ def verify_run(out_dir: str | Path) -> dict[str, Any]:
     data file of the engine is in the folder that it does not list; InputError otherwise."""
     out = Path(out_dir)
     if not (out / RUN_FILE).is_file():
-        raise InputError([Problem(RUN_FILE, "", "the record of the run that wrote the folder", "no such file")])
+        raise InputError([Problem(RUN_FILE, "", _("the record of the run that wrote the folder"), _("no such file"))])
     record = _run_record(out)
     if record is None:
-        raise InputError([Problem(RUN_FILE, "", "a JSON record with run_id and files", "a file that cannot be read as one")])
+        raise InputError([Problem(RUN_FILE, "", _("a JSON record with run_id and files"), _("a file that cannot be read as one"))])
     files = record["files"]
     problems = []
     for name, digest in files.items():
         path = out / name
         if not path.is_file():
-            problems.append(Problem(RUN_FILE, "", ONE_RUN, f"{name} missing"))
+            problems.append(Problem(RUN_FILE, "", _(ONE_RUN), _("{name} missing").format(name=name)))
         elif sha256(path) != digest:
-            problems.append(Problem(RUN_FILE, "", ONE_RUN, f"{name} changed since the run"))
+            problems.append(Problem(RUN_FILE, "", _(ONE_RUN), _("{name} changed since the run").format(name=name)))
     written = [path.name for path in out.iterdir() if path.name in ENGINE_FILES and path.is_file()]
     written += [path.relative_to(out).as_posix() for path in (out / INPUTS).rglob("*") if path.is_file()]
     for name in sorted(set(written) - set(files)):
-        problems.append(Problem(RUN_FILE, "", ONE_RUN, f"{name}, which the run did not write (left from another run, or added since)"))
+        problems.append(Problem(RUN_FILE, "", _(ONE_RUN), _("{name}, which the run did not write (left from another run, or added since)").format(name=name)))
     if problems:
         raise InputError(problems)
     return record
@@ -275,9 +285,9 @@ def verified_solve_folder(out_dir: str | Path) -> Path:
     out = Path(out_dir)
     missing = [name for name in (*SOLVE_FILES, RUN_FILE) if not (out / name).is_file()]
     if SOLVE_FILES[0] in missing and (out / "diagnosis.json").is_file():
-        got = "no allocation in this folder: the run was infeasible (diagnosis.json says why)"
-        raise InputError([Problem(SOLVE_FILES[0], "", "an allocation written by solve", got)])
+        got = _("no allocation in this folder: the run was infeasible (diagnosis.json says why)")
+        raise InputError([Problem(SOLVE_FILES[0], "", _("an allocation written by solve"), got)])
     if missing:
-        raise InputError([Problem(name, "", "a file written by solve", "no such file") for name in missing])
+        raise InputError([Problem(name, "", _("a file written by solve"), _("no such file")) for name in missing])
     verify_run(out)
     return out

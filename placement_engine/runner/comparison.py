@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from .. import io
-from ..allocation import Allocation
+from ..allocation import Allocation, extra_cadre_columns
 from ..errors import InfeasibleError, InputError, NoSolutionError, Problem
+from ..i18n import _
 from ..io import BASELINE
 from ..parallel import Backend, run_tasks
 from ..scenario import Scenario
@@ -41,7 +43,7 @@ def solve_variant(
     if not isinstance(scenario, Scenario):
         scenario = io.load_scenario(scenario)
     if variant == BASELINE:
-        target, description = scenario, "the scenario as it is"
+        target, description = scenario, _("the scenario as it is")
     else:
         target, description = scenario.variant(variant), scenario.variants[variant].description
     result: dict[str, Any] = {"variant": variant, "description": description, "allocation": None, "error": None}
@@ -82,6 +84,45 @@ class Comparison:
     def __str__(self) -> str:
         return format_comparison(self.table)
 
+    def __repr__(self) -> str:
+        solved = sum(allocation is not None for allocation in self.allocations.values())
+        moved = int((self.changes["variants_changed"] > 0).sum()) if len(self.changes) else 0
+        return _("<Comparison: {variants} variants ({solved} solved), {moved} cadres moved by some variant>").format(
+            variants=len(self.table), solved=solved, moved=moved
+        )
+
+    def _repr_html_(self) -> str:
+        """The key figures per variant, not the tables behind them."""
+        shown = {"variant": "{}", "status": "{}", "objective": "{:,.1f}", "gap": "{:.2%}", "first_choice_share": "{:.1%}", "changed_cadres": "{:.0f}"}
+        columns = [column for column in shown if column in self.table]
+        head = "".join(f"<th>{html.escape(io.excel.header(column))}</th>" for column in columns)
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_shown(row[column], shown[column]))}</td>" for column in columns) + "</tr>"
+            for _index, row in self.table.iterrows()
+        )
+        return f"<table><caption style='text-align:left'><b>{html.escape(repr(self))}</b></caption><tr>{head}</tr>{rows}</table>"
+
+    def sheets(self) -> list[io.Sheet]:
+        """The sheets of comparison.xlsx: the comparison, the changes, and the sweep and front when there are any."""
+        sheets = [io.Sheet("comparison", self.table), io.Sheet("changes", self.changes, headers=_change_headers(self.changes, self.allocations))]
+        sheets += [io.Sheet(name, frame) for name, frame in (("sweep", self.sweep), ("pareto", self.front)) if frame is not None]
+        return sheets
+
+
+def _shown(value: Any, shape: str) -> str:
+    """A cell of the notebook table: '-' where a variant has no value."""
+    return "-" if value is None or (not isinstance(value, str) and pd.isna(value)) else shape.format(value)
+
+
+def _change_headers(changes: pd.DataFrame, allocations: Mapping[str, Allocation | None]) -> dict[str, str]:
+    """Headers for the columns named after variants: '<variant>: post', '<variant>: county', '<variant>: moved'."""
+    headers = {}
+    for name in allocations:
+        headers[name] = _("{variant}: post").format(variant=name)
+        headers[f"{name}_post_name"] = _("{variant}: county").format(variant=name)
+        headers[f"{name}_changed"] = _("{variant}: moved").format(variant=name)
+    return {column: label for column, label in headers.items() if column in changes}
+
 
 def compare(
     scenario: Scenario | str | Path,
@@ -112,7 +153,7 @@ def compare(
     names = [BASELINE, *(scenario.variants if variants is None else variants)]
     unknown = [name for name in names[1:] if name not in scenario.variants]
     if unknown:
-        expected = f"a variant of {scenario.name} (one of {', '.join(scenario.variants) or 'none'})"
+        expected = _("a variant of {scenario} (one of {names})").format(scenario=scenario.name, names=", ".join(scenario.variants) or _("none"))
         raise InputError([Problem("compare", "variants", expected, repr(name)) for name in unknown])
     # options are checked before the first solve, not after the last
     if sweep_weights:
@@ -191,35 +232,40 @@ def comparison_table(results: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return table[first + [column for column in table.columns if column not in first]]
 
 
-def _posts_of(table: pd.DataFrame, cadre_ids: pd.Series) -> np.ndarray:
-    """The post of each of these cadres in an allocation table; '' for one it lacks or leaves unplaced."""
-    return table.set_index("cadre_id")["post_id"].reindex(cadre_ids).fillna("").to_numpy()
+def _posts_of(table: pd.DataFrame, cadre_ids: pd.Series, column: str = "post_id") -> np.ndarray:
+    """The post (or another column of it) of each of these cadres in an allocation table; '' for one it lacks or leaves unplaced."""
+    return table.set_index("cadre_id")[column].reindex(cadre_ids).fillna("").to_numpy()
 
 
 def changes_table(allocations: Mapping[str, Allocation | None]) -> pd.DataFrame:
-    """One row per cadre (of any variant, matched by cadre_id): the post in each variant, and a flag
-    ``<variant>_changed`` where it differs from the baseline's. A cadre absent from a variant has
-    an empty post there; a variant with no allocation has empty posts and empty flags."""
+    """One row per cadre (of any variant, matched by cadre_id): the post and its county in each
+    variant, and a flag ``<variant>_changed`` where the post differs from the baseline's. A cadre
+    absent from a variant has an empty post there; a variant with no allocation has empty posts and
+    empty flags. The cadres' own extra columns (notes, say) come last."""
     solved = {name: allocation.table for name, allocation in allocations.items() if allocation is not None}
-    people = pd.concat([table[["cadre_id", "university_id"]] for table in solved.values()]).drop_duplicates("cadre_id")
-    changes = people.reset_index(drop=True)
+    extras = list(dict.fromkeys(c for a in allocations.values() if a is not None for c in extra_cadre_columns(a.scenario)))
+    people = pd.concat([table.reindex(columns=["cadre_id", "university_id", "university_name", *extras]) for table in solved.values()])
+    changes = people.drop_duplicates("cadre_id").reset_index(drop=True)
     ids = changes["cadre_id"]
     base = _posts_of(solved[BASELINE], ids)
-    changes[BASELINE] = base
+    columns: dict[str, Any] = {BASELINE: base, f"{BASELINE}_post_name": _posts_of(solved[BASELINE], ids, "post_name")}
     flags = []
     for name in allocations:
         if name == BASELINE:
             continue
         if name in solved:
             posts = _posts_of(solved[name], ids)
-            changes[name] = posts
-            changes[f"{name}_changed"] = pd.array(posts != base, dtype="boolean")
+            columns[name] = posts
+            columns[f"{name}_post_name"] = _posts_of(solved[name], ids, "post_name")
+            columns[f"{name}_changed"] = pd.array(posts != base, dtype="boolean")
         else:
-            changes[name] = ""
-            changes[f"{name}_changed"] = pd.array([pd.NA] * len(ids), dtype="boolean")
+            columns[name] = columns[f"{name}_post_name"] = ""
+            columns[f"{name}_changed"] = pd.array([pd.NA] * len(ids), dtype="boolean")
         flags.append(f"{name}_changed")
-    changes["variants_changed"] = changes[flags].sum(axis=1).astype(int) if flags else 0
-    return changes
+    posts = pd.DataFrame(columns, index=changes.index)
+    posts["variants_changed"] = posts[flags].sum(axis=1).astype(int) if flags else 0
+    people_columns = ["cadre_id", "university_id", "university_name"]
+    return pd.concat([changes[people_columns], posts, changes[extras]], axis=1)
 
 
 def _write_comparison(comparison: Comparison, out: Path) -> list[Path]:
@@ -248,4 +294,6 @@ def _write_comparison(comparison: Comparison, out: Path) -> list[Path]:
     for name, figure in figures.items():
         plots.save(figure, out / name)
         files.append(out / name)
+    io.write_workbook(comparison.sheets(), out / "comparison.xlsx")
+    files.append(out / "comparison.xlsx")
     return files
