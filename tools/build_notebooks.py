@@ -84,9 +84,20 @@ print(report)"""),
         """## Map
 
 Each post at its county seat, coloured by the wish the posting meets, with a line
-from the cadre's campus. The Qinghai posts have a panel of their own.""",
+from the cadre's campus, on the official boundaries: prefecture names, county borders, and
+the Qinghai posts in a panel of their own. Diamonds are partnership postings, squares relay
+postings, stars postings outside the home province. `lang="zh"` labels it in Chinese.""",
     ),
     ("code", """plots.allocation_map(allocation)"""),
+    ("md", """One province on request, by code or name:"""),
+    ("code", """plots.allocation_map(allocation, province="Qinghai", lang="zh")"""),
+    (
+        "md",
+        """To zoom and pan, and to see each posting by hovering its post (cadre, campus, wish met,
+distance, partnership or relay), draw the interactive map (it needs plotly:
+`pip install "placement_engine[interactive]"`):""",
+    ),
+    ("code", """pe.interactive_map(allocation)"""),
     (
         "md",
         """To keep the result, `allocation.write("out/shandong-2011")` writes `allocation.csv`,

@@ -15,16 +15,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
-from matplotlib.collections import LineCollection
-from matplotlib.colors import to_rgba_array
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.patches import ConnectionPatch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from ..allocation import Allocation
 from ..evaluate import raw_totals
 from ..factors import FACTORS
+from . import fonts, maps
+from .maps import write_allocation_map
+
+fonts.install()  # Chinese names in every figure, never as empty boxes
 
 BASELINE_COLOUR = "#33557f"
 VARIANT_COLOUR = "#9fb6d3"
@@ -82,69 +82,9 @@ def _wish_numbers(table: pd.DataFrame) -> np.ndarray:
 # ---- the map of an allocation ---------------------------------------------------------------
 
 
-def allocation_map(allocation: Allocation, title: str | None = None) -> Figure:
-    """Posts at their county seats, coloured by the wish number the posting meets, with a line from
-    each cadre's campus to the post. Posts outside the universities' province (Qinghai) are drawn
-    in a panel of their own, joined to the campuses by lines across the panels."""
-    tables = allocation.scenario.tables
-    posts = tables["posts"].set_index("post_id")
-    universities = tables["universities"].set_index("university_id")
-    placed = allocation.table[allocation.table["post_id"] != ""]
-    wish = _wish_numbers(allocation.table)
-    n_wishes = max(MIN_WISHES_SHOWN, int(wish.max()) if len(wish) else 0)
-    palette = [NO_WISH_COLOUR, *wish_colours(n_wishes)]
-    colour = to_rgba_array(palette)[wish]  # one RGBA row per posting
-    post_xy = posts.loc[placed["post_id"], ["lon", "lat"]].to_numpy(float)
-    campus_xy = universities.loc[placed["university_id"], ["lon", "lat"]].to_numpy(float)
-    home = universities["province"].mode().iat[0]
-    post_home = posts.loc[placed["post_id"], "province"].to_numpy(str) == home
-    campus_home = universities.loc[placed["university_id"], "province"].to_numpy(str) == home
-    away_posts = posts[posts["province"] != home]
-
-    figure = Figure(figsize=(13, 7.5) if len(away_posts) else (9, 7.5))
-    if len(away_posts):
-        spans = [np.ptp(away_posts["lon"]) + 1, np.ptp(posts.loc[posts["province"] == home, "lon"]) + 1]
-        away_axes, home_axes = figure.subplots(1, 2, gridspec_kw={"width_ratios": spans})
-    else:
-        home_axes, away_axes = figure.subplots(), None
-    axes_of = {True: home_axes, False: away_axes}
-    for is_home, axes in axes_of.items():
-        if axes is None:
-            continue
-        shown_posts = posts[(posts["province"] == home) == is_home]
-        empty = ~shown_posts.index.isin(placed["post_id"])
-        axes.scatter(shown_posts.loc[empty, "lon"], shown_posts.loc[empty, "lat"], s=30, facecolors="none", edgecolors=UNPLACED_COLOUR)
-        here = post_home == is_home
-        same_panel = here & (campus_home == is_home)
-        segments = np.stack([campus_xy[same_panel], post_xy[same_panel]], axis=1)
-        axes.add_collection(LineCollection(segments, colors=colour[same_panel], linewidths=0.8, alpha=0.45))
-        axes.scatter(post_xy[here, 0], post_xy[here, 1], s=34, c=colour[here], edgecolors="black", linewidths=0.4, zorder=3)
-        campuses = universities[(universities["province"] == home) == is_home]
-        axes.scatter(campuses["lon"], campuses["lat"], s=30, marker="^", color="black", zorder=4)
-        axes.set_aspect(1 / math.cos(math.radians(float(shown_posts["lat"].mean()))), adjustable="datalim")
-        axes.set_xlabel("longitude (°E)")
-        axes.grid(alpha=0.2)
-        axes.set_title(_region_title(shown_posts, int(here.sum())))
-    home_axes.set_ylabel("latitude (°N)")
-    if away_axes is not None:
-        away_axes.set_ylabel("latitude (°N)")
-        for row in np.flatnonzero(post_home != campus_home):
-            axes_a, axes_b = axes_of[bool(campus_home[row])], axes_of[bool(post_home[row])]
-            joint = ConnectionPatch(campus_xy[row], post_xy[row], "data", "data", axesA=axes_a, axesB=axes_b, color=colour[row], linewidth=0.7, alpha=0.35)
-            figure.add_artist(joint)
-    counts = np.bincount(wish, minlength=n_wishes + 1)
-    handles = [Line2D([], [], marker="o", linestyle="", color=palette[k], markeredgecolor="black", label=f"wish {k} ({counts[k]})") for k in range(1, n_wishes + 1)]
-    handles.append(Line2D([], [], marker="o", linestyle="", color=NO_WISH_COLOUR, markeredgecolor="black", label=f"no wish met ({counts[0]})"))
-    handles.append(Line2D([], [], marker="^", linestyle="", color="black", label="university campus"))
-    figure.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
-    figure.suptitle(title or f"{allocation.scenario.name}: {len(placed)} postings, coloured by the wish met")
-    figure.subplots_adjust(bottom=0.12)
-    return figure
-
-
-def _region_title(posts: pd.DataFrame, postings: int) -> str:
-    # codes rather than names: the default fonts have no Chinese glyphs
-    return f"province {', '.join(sorted(set(posts['province'].astype(str))))}: {postings} postings"
+def allocation_map(allocation: Allocation, title: str | None = None, *, province: str | None = None, lang: str | None = None) -> Figure:
+    """The map of an allocation on official boundaries: see ``reports.maps``."""
+    return maps.allocation_map(allocation, title, province=province, lang=lang)
 
 
 # ---- comparisons ----------------------------------------------------------------------------
@@ -318,4 +258,5 @@ __all__ = [
     "save",
     "sweep_figure",
     "wishes_figure",
+    "write_allocation_map",
 ]
