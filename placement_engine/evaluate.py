@@ -14,7 +14,7 @@ from .instance import Instance, PairTable
 from .scenario import Scenario
 from .schema import Policy
 
-DESCRIPTIVE = ["choice", "distance_km", "partnership", "relay", "annual_cost_yuan", "rank_excess"]
+DESCRIPTIVE = ["choice", "distance_km", "partnership", "relay", "annual_cost_yuan", "rank_excess", "needs_listed", "needs_met"]
 
 
 def factor_params(policy: Policy) -> dict:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, create_model, field_validator
 
 from .factors import FACTORS
+from .factors.local_needs import parse_needs, parse_skills
 from .rules import switches
 from .synth import SynthConfig
 
@@ -149,12 +150,17 @@ class ScenarioFile(Strict):
     seed: int | None = None
     variants: dict[str, VariantFile] = Field(default_factory=dict)
     chain: ChainFile | None = None
+    language: Literal["en", "zh"] | None = Field(None, description="language of what the command line prints for it (--lang wins)")
 
 
 # ---- table contract -------------------------------------------------------------------------
 
 # amount: a number >= 0 (money); float and amount cells may be blank where the column is optional
-ColumnKind = Literal["id", "text", "code", "float", "amount", "lon", "lat", "count", "choice", "int", "rank", "bool", "pin_kind"]
+ColumnKind = Literal[
+    "id", "text", "code", "float", "amount", "lon", "lat", "count", "choice", "int", "rank", "bool", "pin_kind", "needs", "skills"
+]
+# kinds whose cells are parsed by their factor: text -> (canonical cells, bad cells, what a cell should be)
+COLUMN_PARSERS = {"needs": parse_needs, "skills": parse_skills}
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,7 @@ TABLES: dict[str, TableSpec] = {
                 Column("lat", "lat"),
                 Column("capacity", "count", required=False, default=1),
                 Column("min_rank", "rank"),
+                Column("needs", "needs", required=False, default=""),
             ),
             key=("post_id",),
             description="county-level posts to fill",
@@ -201,6 +208,7 @@ TABLES: dict[str, TableSpec] = {
                 Column("university_id", "id"),
                 Column("rank", "rank"),
                 Column("cross_province_ok", "bool"),
+                Column("skills", "skills", required=False, default=""),
             ),
             key=("cadre_id",),
             description="the cadres to place",
@@ -263,6 +271,19 @@ TABLES: dict[str, TableSpec] = {
             required=False,
             description="pin: the cadre must take the post; forbid: must not",
             references={"cadre_id": "cadres", "post_id": "posts"},
+        ),
+        TableSpec(
+            "post_priorities",
+            (
+                Column("post_id", "id"),
+                Column("cadre_id", "text", required=False),
+                Column("university_id", "text", required=False),
+                Column("priority", "float"),
+            ),
+            required=False,
+            description="how posts rank cadres (higher is preferred), per cadre or per university: "
+            "stability in the audit and rules.stable (docs/stability.md)",
+            references={"post_id": "posts", "cadre_id": "cadres", "university_id": "universities"},
         ),
     )
 }

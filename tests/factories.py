@@ -228,10 +228,8 @@ class Reference:
 
     def wish_number(self, cadre: str, post: str) -> int:
         wishes, p = self.wishes.get(cadre, {}), self.posts[post]
-        for target in (post, p.prefecture, p.province):
-            if target in wishes:
-                return wishes[target]
-        return 0
+        met = [wishes[target] for target in (post, p.prefecture, p.province) if target in wishes]
+        return min(met, default=0)
 
     def relay_targets(self) -> set[tuple[str, str]]:
         params = self.factors.get("relay")

@@ -38,19 +38,27 @@ PREF_POSTS = ("P370102", "P370124", "P370303")
 PREF_POLICY = {"factors": {"preferences": {"weight": 1, "points": [100, 80, 60]}}}
 
 
-def test_preferences_most_specific_wish_counts_post_over_prefecture_over_province():
-    # Wish 1 is Shandong, wish 2 Jinan, wish 3 Lixia itself: Lixia scores its own (third) wish.
+def test_preferences_the_best_ranked_wish_containing_the_post_counts():
+    # Wish 1 is Shandong, wish 2 Jinan, wish 3 Lixia itself: every Shandong post meets wish 1.
     scenario = make_scenario(PREF_POSTS, wishes={"c1": ["370000", "370100", "P370102"]}, policy=PREF_POLICY)
-    expected = {"P370102": 60.0, "P370124": 80.0, "P370303": 100.0}
+    for post in PREF_POSTS:
+        assert row(scored(scenario, {"c1": post}))["score_preferences"] == 100.0
+        assert row(scored(scenario, {"c1": post}))["choice"] == 1
+
+
+def test_preferences_a_post_named_before_its_areas_counts_first_then_the_areas():
+    # Lixia first, then Jinan, then Shandong: each wish counts where it is the best-ranked one.
+    scenario = make_scenario(PREF_POSTS, wishes={"c1": ["P370102", "370100", "370000"]}, policy=PREF_POLICY)
+    expected = {"P370102": 100.0, "P370124": 80.0, "P370303": 60.0}
     for post, points in expected.items():
         assert row(scored(scenario, {"c1": post}))["score_preferences"] == points
-    assert placed(solved(scenario)) == {"c1": "P370303"}
+    assert placed(solved(scenario)) == {"c1": "P370102"}
 
 
 def test_preferences_without_a_post_wish_the_prefecture_wish_counts():
-    scenario = make_scenario(PREF_POSTS, wishes={"c1": ["370000", "370100"]}, policy=PREF_POLICY)
-    assert row(scored(scenario, {"c1": "P370102"}))["score_preferences"] == 80.0
-    assert row(scored(scenario, {"c1": "P370102"}))["choice"] == 2
+    scenario = make_scenario(PREF_POSTS, wishes={"c1": ["370100", "370000"]}, policy=PREF_POLICY)
+    assert row(scored(scenario, {"c1": "P370102"}))["score_preferences"] == 100.0
+    assert row(scored(scenario, {"c1": "P370303"}))["choice"] == 2
 
 
 def test_preferences_wishes_past_the_end_of_points_score_the_last_value():
@@ -430,3 +438,15 @@ def test_fill_every_post_rule():
     ]
     with pytest.raises(pe.InfeasibleError):
         pe.solve(make_scenario(cadres=[{}], policy=with_rules(fill_every_post=True)))
+
+
+def test_every_registered_factor_has_a_row_in_the_docs_formula_table():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "objective.md").read_text(encoding="utf-8")
+    table = text.split("| factor | s_f(c, p) | unit | default weight |", 1)[1].split("\n\n", 1)[0]
+    rows = {line.split("|")[1].strip().strip("`"): line.split("|")[3:5] for line in table.splitlines()[2:]}
+    assert list(rows) == list(pe.FACTORS)
+    for name, (unit, weight) in rows.items():
+        assert unit.strip().split(" (")[0] == pe.FACTORS[name].unit
+        assert float(weight) == pe.FACTORS[name].Params().weight

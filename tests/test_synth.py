@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from placement_engine import data
+from placement_engine.factors.local_needs import NAMES, parse_needs
+from placement_engine.factors.preferences import shadowed_wishes
 from placement_engine.geo import haversine_km
 from placement_engine.ranks import RANK_LEVEL, RANKS
 from placement_engine.synth import (
@@ -20,7 +22,9 @@ from placement_engine.synth import (
     SKILLS,
     SynthConfig,
     generate,
+    post_needs,
 )
+from placement_engine.synth.needs import ETHNIC_PROVINCES
 
 HOME, AWAY = "370000", "630000"
 PROPERTY = settings(derandomize=True, deadline=None, max_examples=40)
@@ -393,3 +397,58 @@ def test_bad_tables_are_errors():
 def test_config_rejects_bad_values(fields, message):
     with pytest.raises(ValidationError, match=message):
         SynthConfig(**fields)
+
+
+# ---------------------------------------------------------------- wishes that nest, and needs
+
+
+@PROPERTY
+@given(feasible_cases())
+def test_specific_wishes_first_reorders_so_that_every_wish_can_count(case):
+    posts, universities, config, seed = case
+    drawn = generate(posts, universities, config, seed)["preferences"]
+    reordered = generate(posts, universities, config.model_copy(update={"specific_wishes_first": True}), seed)["preferences"]
+    tables = {"preferences": reordered, "posts": posts}
+    assert shadowed_wishes(tables) == []
+    same_targets = lambda prefs: prefs.groupby("cadre_id")["target"].apply(frozenset)  # noqa: E731
+    assert same_targets(drawn).equals(same_targets(reordered))
+    numbers = reordered.groupby("cadre_id", sort=False)["choice"].apply(list)
+    assert all(choices == list(range(1, len(choices) + 1)) for choices in numbers)
+
+
+def test_the_skills_vocabulary_is_the_local_needs_one():
+    assert SKILLS == NAMES
+
+
+def test_post_needs_are_seeded_valid_and_follow_the_kind_of_unit():
+    posts = national_like_posts()
+    needs = post_needs(posts, seed=11)
+    assert (needs == post_needs(posts, seed=11)).all() and not (needs == post_needs(posts, seed=12)).all()
+    values, bad, _ = parse_needs(needs.astype(str))
+    assert not bad.any() and (values == needs).all()  # already canonical
+    items = pd.Series(needs).str.split(";")
+    assert items.map(len).between(1, 3).all()
+    names = items.map(lambda cell: {item.split(":")[0] for item in cell})
+    ethnic = names.map(lambda s: "民族团结" in s)
+    assert not ethnic[~posts["province"].isin(ETHNIC_PROVINCES) & ~posts["kind"].str.startswith("autonomous")].any()
+    assert ethnic[posts["province"] == "630000"].mean() > 0.2
+    farming = names.map(lambda s: "农业" in s)
+    assert farming[posts["kind"] == "county"].mean() > 2 * farming[posts["kind"] == "district"].mean()
+    assert pd.Series(needs).str.contains(":2").mean() == pytest.approx(0.3, abs=0.1)
+
+
+def national_like_posts() -> pd.DataFrame:
+    units = data.counties()
+    return pd.DataFrame(
+        {
+            "post_id": "P" + units["adcode"],
+            "name": units["name"],
+            "kind": units["kind"],
+            "province": units["province_code"],
+        }
+    )
+
+
+def test_post_needs_rejects_impossible_counts():
+    with pytest.raises(ValueError, match="needs_min"):
+        post_needs(national_like_posts().head(3), seed=1, needs_min=2, needs_max=1)

@@ -9,7 +9,8 @@ are explained in scenarios/national-2011.yaml and in the README of that folder.
 - posts: every county-level unit of the shipped geography (cpca vintage, about
   mid-2016) except the three 三沙 island groups. min_rank is deputy_division in
   the districts of the 15 sub-provincial cities, staff in the provinces that
-  receive volunteers, deputy_section elsewhere.
+  receive volunteers, deputy_section elsewhere. Needs are synthetic
+  (``placement_engine.synth.post_needs``, drawn over every post, then the subset kept).
 - pairings: eastern provinces and the western ones they aid (PAIRINGS).
 - cadres per province: its posts, less the share of a receiving province's
   posts left to volunteers from its partners (RESERVED_SHARE), plus what a
@@ -35,7 +36,7 @@ import pandas as pd
 import placement_engine as pe
 from placement_engine import data, io
 from placement_engine.builders import posts_from_units, universities_from_reference
-from placement_engine.synth import SynthConfig, generate
+from placement_engine.synth import SynthConfig, generate, post_needs
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = Path("scenarios") / "data" / "national-2011"
@@ -119,11 +120,13 @@ def _half_up(x) -> np.ndarray:
 
 
 def national_posts(provinces: list[str] | None = None) -> pd.DataFrame:
-    """One post per county-level unit, with the rank rules; optionally only some provinces."""
+    """One post per county-level unit, with the rank rules and needs; optionally only some provinces.
+
+    Needs are drawn over every post before the subset is taken, so a post lists the
+    same needs in every subset.
+    """
     units = data.counties()
     units = units[units["kind"] != "island_area"]  # 三沙's island groups are not county governments
-    if provinces is not None:
-        units = units[units["province_code"].isin(provinces)]
     posts = posts_from_units(units, min_rank="deputy_section")
     # The engine places a university by the first four digits of its adcode, so the
     # municipalities' units are grouped the same way (重庆: 500100 districts, 500200 counties).
@@ -133,6 +136,9 @@ def national_posts(provinces: list[str] | None = None) -> pd.DataFrame:
     posts.loc[receiving, "min_rank"] = "staff"
     senior = posts["prefecture"].isin(SUB_PROVINCIAL) & (posts["kind"] == "district")
     posts.loc[senior, "min_rank"] = "deputy_division"
+    posts["needs"] = post_needs(posts, seed=SEED)
+    if provinces is not None:
+        posts = posts[posts["province"].isin(provinces)].reset_index(drop=True)
     return posts
 
 

@@ -28,7 +28,7 @@ import placement_engine as pe
 from placement_engine import data, io
 from placement_engine.builders import posts_from_units, universities_from_reference
 from placement_engine.factors import FACTORS
-from placement_engine.synth import SynthConfig, generate
+from placement_engine.synth import SynthConfig, generate, post_needs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +54,7 @@ POOL_2011 = SynthConfig(
     history_batches=0,
 )
 POOL_2012 = POOL_2011.model_copy(update={"history_batches": 0})
+NEEDS_SEED = 2011
 BUDGET_SHARE = 0.9
 BUDGET_ROUNDING_YUAN = 1000
 
@@ -63,7 +64,9 @@ def shandong_posts() -> pd.DataFrame:
     shandong.loc[shandong["adcode"].isin(DEPUTY_DIVISION_POSTS), "min_rank"] = "deputy_division"
     qinghai = data.qinghai_2011()
     qinghai = posts_from_units(qinghai[qinghai["adcode"].isin(QINGHAI_POSTS)], min_rank="staff")
-    return pd.concat([shandong, qinghai], ignore_index=True)
+    posts = pd.concat([shandong, qinghai], ignore_index=True)
+    posts["needs"] = post_needs(posts, seed=NEEDS_SEED)
+    return posts
 
 
 def shandong_universities() -> pd.DataFrame:

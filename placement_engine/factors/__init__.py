@@ -2,6 +2,7 @@
 
 from .base import Factor, FactorParams, FactorReport, Lexicographic, SideConstraints
 from .cost import Cost
+from .local_needs import LocalNeeds
 from .pair_scores import PairScores
 from .partnership import Partnership
 from .preferences import Preferences
@@ -11,7 +12,7 @@ from .relay import Relay
 
 FACTORS: dict[str, Factor] = {
     factor.name: factor
-    for factor in (Preferences(), Proximity(), Partnership(), Relay(), RankFit(), Cost(), PairScores())
+    for factor in (Preferences(), Proximity(), LocalNeeds(), Partnership(), Relay(), RankFit(), Cost(), PairScores())
 }
 
 __all__ = ["FACTORS", "Factor", "FactorParams", "FactorReport", "Lexicographic", "SideConstraints"]

@@ -5,8 +5,10 @@ scenario files (``cadres``, ``preferences``, ``partnerships``, ``history``). The
 of randomness is ``numpy.random.default_rng(seed)``, so equal inputs, config and seed give
 equal tables.
 
-Modules: ``config`` (``SynthConfig``), ``inputs`` (the posts and universities tables)
-and ``pool`` (``generate`` and its seeded draws).
+``post_needs(posts, seed)`` draws a synthetic ``needs`` cell for each post (module ``needs``).
+
+Modules: ``config`` (``SynthConfig``), ``inputs`` (the posts and universities tables),
+``pool`` (``generate`` and its seeded draws) and ``needs`` (``post_needs``).
 
 A single weighted draw inverts the cumulative weights at a uniform point. Draws without
 replacement use an exponential race: item ``i`` gets the key ``w_i / E_i`` with
@@ -54,7 +56,8 @@ Home prefecture
 
 Skills
     One skill, or two with probability ``two_skills_share``, drawn uniformly without
-    replacement from ``SKILLS`` and listed in that order, joined by ";".
+    replacement from ``SKILLS`` (the vocabulary of the ``local_needs`` factor) and listed
+    in that order, joined by ";".
 
 Partnerships
     Each university draws ``Poisson(partnerships_per_university)`` targets (at most the
@@ -82,7 +85,18 @@ Wishes (``preferences``)
     weights. The number of wishes is uniform in ``[wishes_min, wishes_max]``, capped by the
     number of targets the cadre may wish for. With probability ``volunteer_cross_wish_prob``
     a volunteer's wishes include one target drawn from the cross-province targets alone
-    (same weights), at a uniformly random position.
+    (same weights), at a uniformly random position. With ``specific_wishes_first`` each
+    cadre's wishes are then reordered so that every one can count: a wish moves up to
+    the place of the earliest wish whose area holds it, the more specific first (a
+    post, then its prefecture, then its province), and the wishes are renumbered.
+
+Needs (``post_needs``, not part of ``generate``)
+    A post lists ``k`` needs, ``k`` uniform in ``[needs_min, needs_max]``, drawn without
+    replacement with weight ``BASE_WEIGHT[n] * KIND_FACTOR[kind(p)][n]`` (``needs``
+    module: farming counts more in counties, jobs, e-commerce and technology in
+    districts), and ``ETHNIC_WEIGHT`` for 民族团结 in autonomous units and in the western
+    autonomous regions and multi-ethnic provinces (0 elsewhere). With probability
+    ``high_priority_share`` the first need drawn has priority 2 (``法律:2;农业``).
 
 History (earlier batches, for the relay rule)
     In batch 1 every post is held by one university, drawn with weight
@@ -92,6 +106,7 @@ History (earlier batches, for the relay rule)
 
 from .config import LEVELS, SynthConfig
 from .inputs import POST_COLUMNS, UNIVERSITY_COLUMNS
+from .needs import post_needs
 from .pool import CADRE_COLUMNS, HISTORY_COLUMNS, PARTNERSHIP_COLUMNS, PREFERENCE_COLUMNS, SKILLS, generate
 
 __all__ = [
@@ -105,4 +120,5 @@ __all__ = [
     "UNIVERSITY_COLUMNS",
     "SynthConfig",
     "generate",
+    "post_needs",
 ]

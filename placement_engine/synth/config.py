@@ -43,6 +43,9 @@ class SynthConfig(BaseModel):
     partnership_wish_weight: float = Field(3.0, gt=0)
     rank_match_wish_weight: float = Field(10.0, gt=0)
     volunteer_cross_wish_prob: float = Field(0.8, ge=0, le=1)
+    specific_wishes_first: bool = Field(
+        False, description="reorder wishes so that none lies inside an earlier one; off keeps the draw order"
+    )
     home_scale_km: float = Field(200.0, gt=0)
     home_own_prefecture_weight: float = Field(5.0, gt=0)
     home_other_province_weight: float = Field(0.05, ge=0)

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..factors.local_needs import NAMES
+from ..factors.preferences import containing_areas
 from ..geo import haversine_km
 from ..ranks import RANK_LEVEL, RANKS
 from .config import LEVELS, SynthConfig
 from .inputs import _Posts, _read_posts, _read_universities, _Universities
 
-SKILLS: tuple[str, ...] = (
-    "law", "agriculture", "economics", "education", "engineering", "medicine", "IT", "arts", "management",
-)
+SKILLS: tuple[str, ...] = NAMES  # the local_needs vocabulary, so that skills can meet the posts' needs
 
 CADRE_COLUMNS = ["cadre_id", "university_id", "rank", "cross_province_ok", "home_prefecture", "skills"]
 PREFERENCE_COLUMNS = ["cadre_id", "choice", "target"]
@@ -198,6 +198,8 @@ def generate(
     partnerships, partner = _partnerships(rng, config, pst, uni, dist)
     cadre = _Cadres(cadre_id, cadre_uni, level, volunteer, home_pref)
     preferences = _wishes(rng, config, pst, post_province, uni_province, cadre, dist, partner)
+    if config.specific_wishes_first:
+        preferences = _specific_first(preferences, pst)
     history = _history(rng, config, pst, uni, quota, dist)
     return {"cadres": cadres, "preferences": preferences, "partnerships": partnerships, "history": history}
 
@@ -310,6 +312,27 @@ def _wishes(
         parts.append((cad.id[a + ri], si + 1, target_id[chosen[ri, si]]))
     cadre_id, choice, target = (np.concatenate(p) for p in zip(*parts, strict=True))
     return pd.DataFrame({"cadre_id": cadre_id, "choice": choice, "target": target}, columns=PREFERENCE_COLUMNS)
+
+
+def _specific_first(prefs: pd.DataFrame, pst: _Posts) -> pd.DataFrame:
+    """Each cadre's wishes reordered so that none lies inside an earlier one; the same targets, renumbered.
+
+    A wish moves up to the place of the earliest wish whose area holds it, and
+    there the more specific goes first: a post, then its prefecture, then its province.
+    """
+    posts = pd.DataFrame({"post_id": pst.id, "prefecture": pst.pref_code[pst.pref], "province": pst.province})
+    areas = containing_areas(prefs["target"].to_numpy(str), posts)
+    rows = np.arange(len(prefs))
+    holders = pd.DataFrame(
+        {"row": np.tile(rows, 3), "cadre_id": np.tile(prefs["cadre_id"].to_numpy(str), 3), "target": areas.ravel()}
+    ).dropna()
+    earliest = holders.merge(prefs, on=["cadre_id", "target"]).groupby("row")["choice"].min().reindex(rows).to_numpy()
+    breadth = (areas == None).sum(0)  # noqa: E711 - elementwise: 0 for a post, 1 for a prefecture, 2 for a province
+    cadre_order = pd.factorize(prefs["cadre_id"])[0]
+    order = np.lexsort((prefs["choice"].to_numpy(), breadth, earliest, cadre_order))
+    out = prefs.iloc[order].reset_index(drop=True)
+    out["choice"] = out.groupby("cadre_id", sort=False).cumcount().to_numpy() + 1
+    return out
 
 
 def _history(rng, config: SynthConfig, pst: _Posts, uni: _Universities, quota: np.ndarray, dist: np.ndarray):
