@@ -1,4 +1,4 @@
-"""The fairness audit (improving swaps, justified envy, wish statistics) and the swap-free rule."""
+"""The fairness audit (improving swaps, blocking pairs, wish statistics) and the swap-free rule."""
 
 from __future__ import annotations
 
@@ -33,20 +33,35 @@ def crossed() -> pe.Scenario:
     )
 
 
-def test_an_improving_swap_is_reported_with_envy_both_ways() -> None:
+def test_an_improving_swap_is_reported_and_indifferent_posts_justify_no_envy() -> None:
     allocation = pe.solve(crossed())
     assert placed(allocation) == {"c1": "P370124", "c2": "P370303"}
     audit = allocation.audit
-    assert audit.swaps[["cadre_a", "post_a", "wish_a_now", "wish_a_after", "cadre_b", "post_b", "wish_b_now", "wish_b_after"]].values.tolist() == [
-        ["c1", "P370124", 2, 1, "c2", "P370303", 2, 1]
-    ]
+    assert audit.swaps[
+        ["cadre_a", "post_a", "wish_a_now", "wish_a_after", "cadre_b", "post_b", "wish_b_now", "wish_b_after"]
+    ].values.tolist() == [["c1", "P370124", 2, 1, "c2", "P370303", 2, 1]]
     assert audit.swaps["sentence"].iat[0] == (
         "c1 (P370124, wish 2) and c2 (P370303, wish 2) would both gain by exchanging posts: c1 would meet wish 1, c2 wish 1"
     )
-    assert sorted(zip(audit.envy["cadre"], audit.envy["envied"])) == [("c1", "c2"), ("c2", "c1")]
+    # no side factor is on, so each post ranks both cadres alike: a tie blocks nothing (weak stability)
+    assert audit.blocking.empty
     summary = allocation.summary["audit"]
-    assert (summary["improving_swaps"], summary["envy_pairs"], summary["envious_cadres"]) == (1, 2, 2)
+    assert (summary["improving_swaps"], summary["blocking_pairs"], summary["envious_cadres"]) == (1, 0, 0)
     assert summary["swaps"] == [{"cadre_a": "c1", "post_a": "P370124", "cadre_b": "c2", "post_b": "P370303"}]
+
+
+def test_posts_that_rank_the_wishers_first_make_blocking_pairs_both_ways() -> None:
+    tables = {name: frame.copy() for name, frame in crossed().tables.items()}
+    tables["post_priorities"] = pd.DataFrame({"post_id": ["P370124", "P370303"], "cadre_id": ["c2", "c1"], "priority": [1, 1]})
+    allocation = pe.solve(pe.scenario_from_tables(tables, crossed().policy))
+    blocking = allocation.audit.blocking
+    assert sorted(zip(blocking["cadre"], blocking["blocking_post"], blocking["displaced"])) == [
+        ("c1", "P370303", "c2"),
+        ("c2", "P370124", "c1"),
+    ]
+    summary = allocation.summary["audit"]
+    assert (summary["blocking_pairs"], summary["justified_envy"], summary["through_empty_seats"], summary["envious_cadres"]) == (2, 2, 0, 2)
+    assert "stability      2 blocking pairs, 0 of them through an empty seat" in allocation.audit.headline()
 
 
 def test_wish_statistics_per_university() -> None:
@@ -89,7 +104,6 @@ def test_a_swap_the_budget_blocks_is_not_reported() -> None:
     scenario = pe.load_scenario(REPO / "scenarios" / "infeasible" / "swap-rule-budget.yaml")
     allocation = pe.solve(scenario.with_policy(rules={"forbid_improving_swaps": False}))
     # both would rather exchange, but sdu cannot afford Jimo
-    assert len(allocation.audit.envy) == 2
     assert len(allocation.audit.swaps) == 0
 
 
@@ -99,10 +113,10 @@ def test_swap_free_cost_on_the_default_scenario_as_documented() -> None:
     free = pe.solve(scenario.with_policy(rules={"forbid_improving_swaps": True}))
     assert free.summary["swap_rule"]["rounds"] == 0 and free.summary["swap_rule"]["cost"] == 0.0
     partners = scenario.with_policy(factors={"partnership": {"weight": 100}})
-    assert pe.solve(partners).summary["audit"]["improving_swaps"] == 2
+    assert pe.solve(partners).summary["audit"]["improving_swaps"] == 1
     free = pe.solve(partners.with_policy(rules={"forbid_improving_swaps": True}))
     rule = free.summary["swap_rule"]
-    assert (rule["rounds"], rule["rows"], round(rule["cost"], 2)) == (1, 2, 18.73)
+    assert (rule["rounds"], rule["rows"], round(rule["cost"], 2)) == (2, 2, 4.28)
     assert free.status == "OPTIMAL" and free.summary["audit"]["improving_swaps"] == 0 and free.check().ok
 
 
@@ -118,9 +132,26 @@ def relay_count(ref: Reference, assignment: dict[str, str]) -> int:
     return sum(ref.is_relay(c, p) for c, p in assignment.items() if p)
 
 
-def side_points(ref: Reference, cadre: str, post: str) -> float:
+def priority(ref: Reference, cadre: str, post: str) -> float:
+    """The post's priority for the cadre by the documented rule: side points, a pinned cadre above all."""
+    if ref.policy.rules.pins and ref.pins.get((cadre, post)) == "pin":
+        return np.inf
     raw = ref.raw_scores(cadre, post)
-    return sum(ref.factors[name].weight * raw[name] for name in SIDE_FACTORS if name in raw)
+    return sum(ref.factors[name].weight * raw[name] for name in SIDE_FACTORS if name in raw and name in ref.factors)
+
+
+def blocking_pairs(ref: Reference, assignment: dict[str, str]) -> set[tuple[str, str]]:
+    found = set()
+    for cadre, post in itertools.product(ref.cadre_ids, ref.post_ids):
+        own = assignment[cadre]
+        if post == own or not ref.allowed(cadre, post) or not ref.wish_number(cadre, post):
+            continue
+        if own and not better(ref, cadre, post, own):
+            continue
+        holders = [d for d, p in assignment.items() if p == post]
+        if len(holders) < ref.posts[post].capacity or any(priority(ref, cadre, post) > priority(ref, d, post) + 1e-9 for d in holders):
+            found.add((cadre, post))
+    return found
 
 
 @settings(max_examples=40)
@@ -134,7 +165,11 @@ def test_reported_swaps_are_exactly_the_improving_ones(scenario: pe.Scenario, se
     assume(found is not None)
     assignment = {c: found[1].get(c, "") for c in ref.cadre_ids}
     inst = scenario.instance
-    audit = audit_terms(build_terms(allowed_pairs(inst, scenario.policy), scenario.policy), scenario.policy, inst.post_index([assignment[c] for c in inst.cadre_id]))
+    audit = audit_terms(
+        build_terms(allowed_pairs(inst, scenario.policy), scenario.policy),
+        scenario.policy,
+        inst.post_index([assignment[c] for c in inst.cadre_id]),
+    )
     relay_rule = scenario.policy.factors.relay is not None and scenario.policy.factors.relay.mode == "rule"
     expected = set()
     for c1, c2 in itertools.combinations(ref.cadre_ids, 2):
@@ -147,12 +182,10 @@ def test_reported_swaps_are_exactly_the_improving_ones(scenario: pe.Scenario, se
             expected.add((c1, c2))
     event(f"improving swaps: {'some' if expected else 'none'}")
     assert set(zip(audit.swaps["cadre_a"], audit.swaps["cadre_b"])) == expected
-    for row in audit.envy.itertuples():
-        post = row.envied_post
-        assert assignment[row.envied] == post and ref.allowed(row.cadre, post)
-        assert ref.wish_number(row.cadre, post) == row.wish_there > 0
-        assert not assignment[row.cadre] or better(ref, row.cadre, post, assignment[row.cadre])
-        assert side_points(ref, row.cadre, post) >= side_points(ref, row.envied, post) - 1e-6
+    assert set(zip(audit.blocking["cadre"], audit.blocking["blocking_post"])) == blocking_pairs(ref, assignment)
+    for row in audit.blocking.itertuples():
+        assert ref.wish_number(row.cadre, row.blocking_post) == row.wish_there > 0
+        assert row.empty_seat or assignment[row.displaced] == row.blocking_post
 
 
 def swap_free_optimum(ref: Reference) -> int | None:
@@ -161,12 +194,19 @@ def swap_free_optimum(ref: Reference) -> int | None:
     best = None
     for choice in itertools.product(*options):
         load = pd.Series([p for p in choice if p]).value_counts()
-        if any(load.get(p, 0) > r.capacity or (ref.policy.rules.fill_every_post and load.get(p, 0) < r.capacity) for p, r in ref.posts.items()):
+        if any(
+            load.get(p, 0) > r.capacity or (ref.policy.rules.fill_every_post and load.get(p, 0) < r.capacity) for p, r in ref.posts.items()
+        ):
             continue
         held = dict(zip(ref.cadre_ids, choice))
         if any(
-            held[a] and held[b] and held[a] != held[b] and ref.allowed(a, held[b]) and ref.allowed(b, held[a])
-            and better(ref, a, held[b], held[a]) and better(ref, b, held[a], held[b])
+            held[a]
+            and held[b]
+            and held[a] != held[b]
+            and ref.allowed(a, held[b])
+            and ref.allowed(b, held[a])
+            and better(ref, a, held[b], held[a])
+            and better(ref, b, held[a], held[b])
             for a, b in itertools.combinations(ref.cadre_ids, 2)
         ):
             continue
@@ -198,7 +238,7 @@ def test_audit_files_and_the_audit_command(tmp_path: Path, capsys) -> None:
     allocation = pe.solve(crossed())
     allocation.write(tmp_path)
     written = pe.io.read_json(tmp_path / "audit.json")
-    assert written["improving_swaps"] == 1 and len(written["envy"]) == 2
+    assert written["improving_swaps"] == 1 and written["blocking"] == []
     assert pd.read_csv(tmp_path / "audit.csv")["university_id"].tolist() == ["ouc", "sdu"]
     assert pe.io.read_json(tmp_path / "summary.json")["audit"]["improving_swaps"] == 1
     again = audit_output_dir(tmp_path)

@@ -4,16 +4,18 @@
   would both meet a better wish by exchanging posts, where the pair rules allow
   it, the exchange keeps as many relay postings and every side row (budgets,
   ...) still holds.
-- **Justified envy**: a cadre c who would meet a better wish at another cadre
-  d's post p, may take p under the pair rules, and scores at least as many
-  points at p as d on the post's side factors (relay + partnership + rank fit,
-  weighted as in the policy).
+- **Blocking pair** (``rules/stable.py``, docs/stability.md): a cadre c who would
+  meet a better wish at a post p the pair rules allow, where p has an empty seat
+  or ranks c strictly above one of its holders (the ``post_priorities`` table,
+  else relay + partnership + rank fit points). Through a holder it is
+  **justified envy**; through an empty seat, a wasted seat.
 - **Wish statistics per university**: shares of first and top-3 wishes, mean
   wish points, and how far each university's mean is from the overall one in
   standard errors; below -2 counts as systematically worse off.
 
-``rules.forbid_improving_swaps`` makes "no improving swap" a hard rule; it
-forbids every improving swap, whether or not a budget would allow it.
+``rules.forbid_improving_swaps`` makes "no improving swap" a hard rule (it
+forbids every improving swap, whether or not a budget would allow it), and
+``rules.stable`` "no blocking pair".
 """
 
 from __future__ import annotations
@@ -27,31 +29,37 @@ import pandas as pd
 
 from .. import io
 from ..factors import FACTORS
+from ..i18n import N_, _
 from ..instance import expand_matches
 from ..rules import allowed_pairs
-from ..rules.swap_free import WishState, improving_swaps, wish_words
+from ..rules.stable import Blocking, blocking_pairs
+from ..rules.swap_free import WishState, improving_swaps, swap_sentences
 from ..schema import TABLES, Policy
 from ..solve import Terms, build_terms
 
-SIDE_FACTORS = ("relay", "partnership", "rank_fit")
 WORSE_OFF_Z = -2.0
 HEADLINE_NAMES = 6  # universities named on the terminal line
+LISTED = 10  # blocking pairs printed; audit.json has them all
 
 
 @dataclass
 class Audit:
     swaps: pd.DataFrame  # one row per improving swap
-    envy: pd.DataFrame  # one row per (envious cadre, envied cadre)
+    blocking: pd.DataFrame  # one row per blocking pair (cadre, post)
     universities: pd.DataFrame  # wish statistics, one row per university sending cadres
     spread: dict[str, Any]
 
     def summary(self) -> dict[str, Any]:
         """The compact form for summary.json."""
+        envy = self.blocking[~self.blocking["empty_seat"]]
         return {
             "improving_swaps": len(self.swaps),
             "swaps": self.swaps[["cadre_a", "post_a", "cadre_b", "post_b"]].to_dict("records"),
-            "envy_pairs": len(self.envy),
-            "envious_cadres": int(self.envy["cadre"].nunique()) if len(self.envy) else 0,
+            "blocking_pairs": len(self.blocking),
+            "through_empty_seats": int(self.blocking["empty_seat"].sum()),
+            "justified_envy": len(envy),
+            "envious_cadres": int(envy["cadre"].nunique()),
+            "cadres_in_blocking_pairs": int(self.blocking["cadre"].nunique()),
             "universities": self.spread,
         }
 
@@ -59,7 +67,7 @@ class Audit:
         return {
             **self.summary(),
             "swaps": self.swaps.to_dict("records"),
-            "envy": self.envy.to_dict("records"),
+            "blocking": self.blocking.replace({np.nan: None, np.inf: None, -np.inf: None}).to_dict("records"),
             "university_table": self.universities.to_dict("records"),
         }
 
@@ -73,23 +81,35 @@ class Audit:
         summary = self.summary()
         names = list(self.spread["worse_off"])
         # a terminal line, not a report: audit.csv has them all
-        worse = ", ".join(names[:HEADLINE_NAMES]) or "none"
+        worse = ", ".join(names[:HEADLINE_NAMES]) or _("none")
         if len(names) > HEADLINE_NAMES:
-            worse += f" and {len(names) - HEADLINE_NAMES} more (see audit.csv)"
-        return (
-            f"audit          {summary['improving_swaps']} improving swaps, {summary['envious_cadres']} cadres with "
-            f"justified envy; universities worse off: {worse}"
+            worse += _(" and {count} more (see audit.csv)").format(count=len(names) - HEADLINE_NAMES)
+        return "\n".join(
+            [
+                _("audit          {swaps} improving swaps, {envious} cadres with justified envy; universities worse off: {worse}").format(
+                    swaps=summary["improving_swaps"], envious=summary["envious_cadres"], worse=worse
+                ),
+                _("stability      {pairs} blocking pairs, {empty} of them through an empty seat").format(
+                    pairs=summary["blocking_pairs"], empty=summary["through_empty_seats"]
+                ),
+            ]
         )
 
     def __str__(self) -> str:
+        summary = self.summary()
         lines = [
-            f"improving swaps: {len(self.swaps)}",
+            _("improving swaps: {count}").format(count=len(self.swaps)),
             *(f"  - {text}" for text in self.swaps["sentence"]),
-            f"justified envy: {self.summary()['envious_cadres']} cadres, {len(self.envy)} pairs",
-            *(f"  - {text}" for text in self.envy["sentence"].head(10)),
+            _("blocking pairs: {pairs} ({envy} justified envy by {envious} cadres, {empty} through an empty seat)").format(
+                pairs=summary["blocking_pairs"],
+                envy=summary["justified_envy"],
+                envious=summary["envious_cadres"],
+                empty=summary["through_empty_seats"],
+            ),
+            *(f"  - {text}" for text in self.blocking["sentence"].head(LISTED)),
         ]
-        if len(self.envy) > 10:
-            lines.append(f"  ... and {len(self.envy) - 10} more (audit.json)")
+        if len(self.blocking) > LISTED:
+            lines.append("  " + _("... and {count} more (audit.json)").format(count=len(self.blocking) - LISTED))
         lines.append(_spread_text(self.spread))
         return "\n".join(lines)
 
@@ -117,7 +137,8 @@ def audit_terms(terms: Terms, policy: Policy, post_of_cadre: np.ndarray) -> Audi
     swaps = improving_swaps(state)
     chosen = np.zeros(len(pairs))
     chosen[state.own[state.own >= 0]] = 1
-    swaps = {key: value[_side_rows_hold(terms, chosen, swaps)] for key, value in swaps.items()}
+    keep = side_rows_hold(terms, chosen, [swaps["a12"], swaps["a21"]], [swaps["a11"], swaps["a22"]])
+    swaps = {key: value[keep] for key, value in swaps.items()}
     swap_table = pd.DataFrame(
         {
             "cadre_a": inst.cadre_id[swaps["c1"]],
@@ -130,30 +151,29 @@ def audit_terms(terms: Terms, policy: Policy, post_of_cadre: np.ndarray) -> Audi
             "wish_b_after": state.choice[swaps["a21"]],
         }
     )
-    swap_table["sentence"] = [
-        f"{r.cadre_a} ({r.post_a}, {wish_words(r.wish_a_now)}) and {r.cadre_b} ({r.post_b}, {wish_words(r.wish_b_now)}) would "
-        f"both gain by exchanging posts: {r.cadre_a} would meet wish {r.wish_a_after}, {r.cadre_b} wish {r.wish_b_after}"
-        for r in swap_table.itertuples()
-    ]
-    envy = _envy(state)
-    universities, spread = _university_stats(state, policy, swap_table, envy)
-    return Audit(swap_table, envy, universities, spread)
+    swap_table["sentence"] = swap_sentences(state, swaps)
+    blocking = _blocking_table(blocking_pairs(state, policy))
+    universities, spread = _university_stats(state, policy, swap_table, blocking)
+    return Audit(swap_table, blocking, universities, spread)
 
 
-def _side_rows_hold(terms: Terms, chosen: np.ndarray, swaps: dict[str, np.ndarray]) -> np.ndarray:
-    """Per swap: does every side row still hold after the exchange? (vectorised over swaps and rows)"""
-    n = len(swaps["c1"])
+def side_rows_hold(terms: Terms, chosen: np.ndarray, added: list[np.ndarray], removed: list[np.ndarray]) -> np.ndarray:
+    """Per change k (pairs ``added[i][k]`` taken, ``removed[i][k]`` left; -1 for none): does every side row still hold?
+
+    Vectorised over changes and rows.
+    """
+    n = len(added[0]) if added else 0
     ok = np.ones(n, bool)
-    query = np.concatenate([swaps["a12"], swaps["a21"], swaps["a11"], swaps["a22"]])
-    sign = np.repeat([1.0, 1.0, -1.0, -1.0], n)
-    swap_id = np.tile(np.arange(n), 4)
+    query = np.concatenate([*added, *removed]).astype(np.int64)
+    sign = np.repeat(np.r_[np.ones(len(added)), -np.ones(len(removed))], n)
+    change = np.tile(np.arange(n), len(added) + len(removed))
     for rows in terms.side.values():
         n_rows = len(rows.labels)
         if not n_rows or not n:
             continue
         order = np.argsort(rows.pair, kind="stable")
         which, entry = expand_matches(rows.pair[order], order, query)
-        key, inverse = np.unique(swap_id[which] * n_rows + rows.row[entry], return_inverse=True)
+        key, inverse = np.unique(change[which] * n_rows + rows.row[entry], return_inverse=True)
         delta = np.bincount(inverse, weights=sign[which] * rows.coef[entry], minlength=len(key))
         row = key % n_rows
         broken = rows.lhs(chosen)[row] + delta > rows.rhs[row] + 1e-9
@@ -161,39 +181,30 @@ def _side_rows_hold(terms: Terms, chosen: np.ndarray, swaps: dict[str, np.ndarra
     return ok
 
 
-def _envy(state: WishState) -> pd.DataFrame:
-    pairs, terms = state.pairs, state.terms
+def _blocking_table(blocking: Blocking) -> pd.DataFrame:
+    state = blocking.state
+    pairs = state.pairs
     inst = pairs.instance
-    side = sum((terms.weighted[name] for name in SIDE_FACTORS if name in terms.weighted), np.zeros(len(pairs)))
-    wanted = np.flatnonzero(state.prefer)
-    which, holder = state.holders_of(wanted)
-    pair = wanted[which]
-    theirs = state.own[holder]
-    justified = side[pair] >= side[theirs] - 1e-9
-    pair, holder, theirs = pair[justified], holder[justified], theirs[justified]
-    cadre = pairs.cadre[pair]
-    own = state.own[cadre]
+    cadre = pairs.cadre[blocking.pair]
+    own = state.post_of_cadre[cadre]
     table = pd.DataFrame(
         {
             "cadre": inst.cadre_id[cadre],
-            "post": np.where(own >= 0, inst.post_id[pairs.post[np.maximum(own, 0)]], ""),
+            "post": np.where(own >= 0, inst.post_id[np.maximum(own, 0)], ""),
             "wish_now": state.own_choice[cadre],
-            "envied": inst.cadre_id[holder],
-            "envied_post": inst.post_id[pairs.post[pair]],
-            "wish_there": state.choice[pair],
-            "side_points": side[pair],
-            "envied_side_points": side[theirs],
+            "blocking_post": inst.post_id[pairs.post[blocking.pair]],
+            "wish_there": state.choice[blocking.pair],
+            "empty_seat": blocking.displaced < 0,
+            "displaced": np.where(blocking.displaced >= 0, inst.cadre_id[np.maximum(blocking.displaced, 0)], ""),
+            "priority": blocking.priority,
+            "displaced_priority": blocking.displaced_priority,
         }
     )
-    table["sentence"] = [
-        f"{r.cadre} ({r.post or 'unplaced'}, {wish_words(r.wish_now)}) ranks {r.envied}'s post {r.envied_post} as wish "
-        f"{r.wish_there} and scores {r.side_points:.1f} side points there against {r.envied_side_points:.1f}"
-        for r in table.itertuples()
-    ]
+    table["sentence"] = blocking.sentences()
     return table
 
 
-def _university_stats(state: WishState, policy: Policy, swaps: pd.DataFrame, envy: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+def _university_stats(state: WishState, policy: Policy, swaps: pd.DataFrame, blocking: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     inst = state.pairs.instance
     params = policy.active_factors().get("preferences") or FACTORS["preferences"].Params()
     placed = state.post_of_cadre >= 0
@@ -211,7 +222,7 @@ def _university_stats(state: WishState, policy: Policy, swaps: pd.DataFrame, env
         }
     )
     frame["in_swap"] = frame["cadre_id"].isin(np.concatenate([swaps["cadre_a"], swaps["cadre_b"]]))
-    frame["envious"] = frame["cadre_id"].isin(envy["cadre"])
+    frame["blocking"] = frame["cadre_id"].isin(blocking["cadre"])
     table = frame.groupby("university_id", sort=True).agg(
         cadres=("cadre_id", "size"),
         placed=("placed", "sum"),
@@ -220,7 +231,7 @@ def _university_stats(state: WishState, policy: Policy, swaps: pd.DataFrame, env
         no_wish_met=("no_wish", "sum"),
         mean_wish_points=("points", "mean"),
         cadres_in_swaps=("in_swap", "sum"),
-        envious_cadres=("envious", "sum"),
+        cadres_in_blocking_pairs=("blocking", "sum"),
     )
     table["first_choice_share"] = table["first_choice"] / table["placed"].where(table["placed"] > 0)
     table["top3_share"] = table["top3"] / table["placed"].where(table["placed"] > 0)
@@ -247,17 +258,27 @@ def _university_stats(state: WishState, policy: Policy, swaps: pd.DataFrame, env
 
 
 def _spread_text(spread: dict) -> str:
-    lines = ["wish statistics per university:"]
-    for column, label, fmt in (("first_choice_share", "first-choice share", "{:.0%}"), ("mean_wish_points", "mean wish points", "{:.1f}")):
+    lines = [_("wish statistics per university:")]
+    labels = {"first_choice_share": (N_("first-choice share"), "{:.0%}"), "mean_wish_points": (N_("mean wish points"), "{:.1f}")}
+    for column, (label, fmt) in labels.items():
         if column in spread:
             s = spread[column]
             lines.append(
-                f"  {label} from {fmt.format(s['min'])} ({s['lowest']}) to {fmt.format(s['max'])} ({s['highest']}), "
-                f"a spread of {fmt.format(s['spread'])}"
+                "  "
+                + _("{label} from {low} ({lowest}) to {high} ({highest}), a spread of {spread}").format(
+                    label=_(label),
+                    low=fmt.format(s["min"]),
+                    lowest=s["lowest"],
+                    high=fmt.format(s["max"]),
+                    highest=s["highest"],
+                    spread=fmt.format(s["spread"]),
+                )
             )
     worse = spread["worse_off"]
     lines.append(
-        f"  systematically worse off (mean wish points more than 2 standard errors below the overall "
-        f"{spread['overall_mean_wish_points']:.1f}): {', '.join(worse) if worse else 'none'}"
+        "  "
+        + _("systematically worse off (mean wish points more than 2 standard errors below the overall {mean}): {names}").format(
+            mean=f"{spread['overall_mean_wish_points']:.1f}", names=", ".join(worse) if worse else _("none")
+        )
     )
     return "\n".join(lines)

@@ -16,10 +16,11 @@ from .from_factors import factor_rules
 from .pins import Pins
 from .rank import Rank
 from .seats import Seats, must_place
+from .stable import Stable
 from .swap_free import SwapFree
 from .volunteers import CrossProvince
 
-RULES: dict[str, Rule] = {rule.name: rule for rule in (Rank(), CrossProvince(), Pins(), Seats(), SwapFree(), *factor_rules())}
+RULES: dict[str, Rule] = {rule.name: rule for rule in (Rank(), CrossProvince(), Pins(), Seats(), SwapFree(), Stable(), *factor_rules())}
 
 
 def switches() -> dict[str, Switch]:
