@@ -42,6 +42,18 @@ WORDS = {
     "cadres": N_("cadres"),
     "postings": N_("postings"),
     "posts": N_("posts"),
+    # the factors' units, on figure axes
+    "need points": N_("need points"),
+    "analyst points": N_("analyst points"),
+    "agreements": N_("agreements"),
+    "wish points": N_("wish points"),
+    "km": N_("km"),
+    "rank steps": N_("rank steps"),
+    "relay postings": N_("relay postings"),
+    # relay modes of a chain
+    "off": N_("off"),
+    "weight": N_("weight"),
+    "rule": N_("rule"),
 }
 
 

@@ -21,6 +21,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 from ..allocation import Allocation
 from ..evaluate import raw_totals
 from ..factors import FACTORS
+from ..i18n import N_, _
+from ..naming import word
 from . import fonts, maps
 from .maps import write_allocation_map
 
@@ -34,21 +36,22 @@ UNPLACED_COLOUR = "#bbbbbb"
 MIN_WISHES_SHOWN = 5
 # (column, label, format) of the metrics shown per variant, per sweep point and per chained batch
 METRICS = [
-    ("objective", "objective (points)", "{:,.0f}"),
-    ("first_choice_share", "first wish met", "{:.0%}"),
-    ("top3_share", "one of the first 3 wishes met", "{:.0%}"),
-    ("mean_distance_km", "mean distance (km)", "{:,.0f}"),
-    ("partnership_share", "postings under a partnership", "{:.0%}"),
-    ("total_annual_cost_yuan", "total annual cost (yuan)", "{:,.0f}"),
-    ("over_ranked", "over-qualified cadres", "{:.0f}"),
-    ("relay_share", "relay posts kept", "{:.0%}"),
-    ("changed_cadres", "cadres moved from the baseline", "{:.0f}"),
+    ("objective", N_("objective (points)"), "{:,.0f}"),
+    ("first_choice_share", N_("first wish met"), "{:.0%}"),
+    ("top3_share", N_("one of the first 3 wishes met"), "{:.0%}"),
+    ("mean_distance_km", N_("mean distance (km)"), "{:,.0f}"),
+    ("partnership_share", N_("postings under a partnership"), "{:.0%}"),
+    ("total_annual_cost_yuan", N_("total annual cost (yuan)"), "{:,.0f}"),
+    ("needs_met_share", N_("posts whose needs were met"), "{:.0%}"),
+    ("over_ranked", N_("over-qualified cadres"), "{:.0f}"),
+    ("relay_share", N_("relay posts kept"), "{:.0%}"),
+    ("changed_cadres", N_("cadres moved from the baseline"), "{:.0f}"),
 ]
 # Factor scores that are minus a quantity are shown as the quantity.
 NEGATED = {
-    "proximity": "total distance (km)",
-    "cost": "total annual cost (yuan)",
-    "rank_fit": "rank steps of over-qualification",
+    "proximity": N_("total distance (km)"),
+    "cost": N_("total annual cost (yuan)"),
+    "rank_fit": N_("rank steps of over-qualification"),
 }
 
 
@@ -108,10 +111,10 @@ def metrics_figure(table: pd.DataFrame) -> Figure:
             axes.axvline(values[0], color=BASELINE_COLOUR, linestyle="--", linewidth=0.8)
         span = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
         for row, value in zip(rows, values):
-            text = "n/a" if np.isnan(value) else shape.format(value)
+            text = _("n/a") if np.isnan(value) else shape.format(value)
             axes.text((0 if np.isnan(value) else value) + 0.01 * span, row, text, va="center", fontsize=8)
         axes.set_xlim(min(0.0, np.nanmin(values) * 1.2) if np.isfinite(values).any() else 0, 1.2 * span if span else 1)
-        axes.set_title(label, fontsize=10)
+        axes.set_title(_(label), fontsize=10)
         axes.set_yticks(rows, names)
         axes.tick_params(axis="x", labelsize=8)
         axes.xaxis.set_major_locator(MaxNLocator(4))
@@ -120,7 +123,7 @@ def metrics_figure(table: pd.DataFrame) -> Figure:
     grid.flat[0].invert_yaxis()
     for axes in list(grid.flat)[len(shown):]:
         axes.set_visible(False)
-    figure.suptitle("Metrics by variant (the baseline is dark, with a dashed line)")
+    figure.suptitle(_("Metrics by variant (the baseline is dark, with a dashed line)"))
     return figure
 
 
@@ -130,7 +133,7 @@ def wishes_figure(tables: Mapping[str, pd.DataFrame]) -> Figure:
     unplaced = {name: int((table["post_id"] == "").sum()) for name, table in tables.items()}
     n_wishes = max([MIN_WISHES_SHOWN, *(int(v.max()) for v in numbers.values() if len(v))])
     counts = np.array([[*np.bincount(v, minlength=n_wishes + 1)[1:], np.sum(v == 0), unplaced[name]] for name, v in numbers.items()])
-    labels = [f"wish {k}" for k in range(1, n_wishes + 1)] + ["no wish met", "no post"]
+    labels = [_("wish {number}").format(number=k) for k in range(1, n_wishes + 1)] + [_("no wish met"), _("no post")]
     colours = [*wish_colours(n_wishes), NO_WISH_COLOUR, UNPLACED_COLOUR]
     figure = Figure(figsize=(11, max(2.5, 0.45 * len(tables) + 1.5)), layout="constrained")
     axes = figure.subplots()
@@ -148,9 +151,9 @@ def wishes_figure(tables: Mapping[str, pd.DataFrame]) -> Figure:
         left += counts[:, k]
     axes.set_yticks(rows, list(tables))
     axes.invert_yaxis()
-    axes.set_xlabel("cadres")
+    axes.set_xlabel(_("cadres"))
     axes.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(labels), frameon=False)
-    figure.suptitle("Wish number met, by variant")
+    figure.suptitle(_("Wish number met, by variant"))
     return figure
 
 
@@ -168,7 +171,7 @@ def sweep_figure(table: pd.DataFrame) -> Figure:
     for axes, (column, label, shape) in zip(grid.flat, shown):
         if len(factors) == 1:
             axes.plot(table[f"weight_{factors[0]}"], table[column], marker="o", color=BASELINE_COLOUR)
-            axes.set_xlabel(f"weight of {factors[0]} (points per {FACTORS[factors[0]].unit})")
+            axes.set_xlabel(_("weight of {factor} (points per {unit})").format(factor=word(factors[0]), unit=word(FACTORS[factors[0]].unit)))
             axes.grid(alpha=0.3)
             _number_axis(axes.yaxis, shape)
         else:
@@ -176,17 +179,17 @@ def sweep_figure(table: pd.DataFrame) -> Figure:
             image = axes.imshow(grid_values.to_numpy(float), cmap="viridis", aspect="auto", origin="lower")
             axes.set_xticks(range(grid_values.shape[1]), [f"{v:g}" for v in grid_values.columns], fontsize=8)
             axes.set_yticks(range(grid_values.shape[0]), [f"{v:g}" for v in grid_values.index], fontsize=8)
-            axes.set_xlabel(f"weight of {factors[1]}")
-            axes.set_ylabel(f"weight of {factors[0]}")
+            axes.set_xlabel(_("weight of {factor}").format(factor=word(factors[1])))
+            axes.set_ylabel(_("weight of {factor}").format(factor=word(factors[0])))
             middle = np.nanmean(grid_values.to_numpy(float))
             for (i, j), value in np.ndenumerate(grid_values.to_numpy(float)):
                 if not np.isnan(value):
                     axes.text(j, i, shape.format(value), ha="center", va="center", fontsize=7, color="white" if value < middle else "black")
             _number_axis(figure.colorbar(image, ax=axes, shrink=0.8).ax.yaxis, shape)
-        axes.set_title(label, fontsize=10)
+        axes.set_title(_(label), fontsize=10)
     for axes in list(grid.flat)[len(shown):]:
         axes.set_visible(False)
-    figure.suptitle(f"Weight sweep over {' and '.join(factors)}")
+    figure.suptitle(_("Weight sweep over {factors}").format(factors=_(" and ").join(word(f) for f in factors)))
     return figure
 
 
@@ -194,8 +197,8 @@ def objective_axis(name: str, values) -> tuple[np.ndarray, str]:
     """A factor's raw total as plotted: the quantity itself for scores that are minus a quantity."""
     values = np.asarray(values, float)
     if name in NEGATED:
-        return -values, f"{NEGATED[name]}, lower is better"
-    return values, f"{name} ({FACTORS[name].unit}), higher is better"
+        return -values, _("{quantity}, lower is better").format(quantity=_(NEGATED[name]))
+    return values, _("{factor} ({unit}), higher is better").format(factor=word(name), unit=word(FACTORS[name].unit))
 
 
 def pareto_figure(front: pd.DataFrame, a: str | None = None, b: str | None = None, chosen: Allocation | None = None) -> Figure:
@@ -209,44 +212,46 @@ def pareto_figure(front: pd.DataFrame, a: str | None = None, b: str | None = Non
     figure = Figure(figsize=(9, 6.5), layout="constrained")
     axes = figure.subplots()
     axes.plot(x, y, linestyle=":", color=BASELINE_COLOUR, linewidth=1)
-    axes.scatter(x[proven], y[proven], s=45, color=BASELINE_COLOUR, zorder=3, label="Pareto-optimal (proven)")
+    axes.scatter(x[proven], y[proven], s=45, color=BASELINE_COLOUR, zorder=3, label=_("Pareto-optimal (proven)"))
     if (~proven).any():
-        axes.scatter(x[~proven], y[~proven], s=45, facecolors="white", edgecolors=BASELINE_COLOUR, zorder=3, label="best found (not proven)")
+        axes.scatter(x[~proven], y[~proven], s=45, facecolors="white", edgecolors=BASELINE_COLOUR, zorder=3, label=_("best found (not proven)"))
         for xi, yi, gap in zip(x[~proven], y[~proven], solved.loc[~proven, "gap"]):
-            axes.annotate(f"gap {gap:.2%}", (xi, yi), textcoords="offset points", xytext=(6, -10), fontsize=8)
+            axes.annotate(_("gap {gap:.2%}").format(gap=gap), (xi, yi), textcoords="offset points", xytext=(6, -10), fontsize=8)
     if chosen is not None:
         totals = raw_totals(chosen.scenario, chosen.policy, chosen.post_of_cadre)
-        cx, _ = objective_axis(b, [totals[f"raw_{b}"]])
-        cy, _ = objective_axis(a, [totals[f"raw_{a}"]])
-        axes.scatter(cx, cy, marker="*", s=220, color="#e09f3e", edgecolors="black", zorder=4, label="chosen allocation (the policy's weights)")
+        cx = objective_axis(b, [totals[f"raw_{b}"]])[0]
+        cy = objective_axis(a, [totals[f"raw_{a}"]])[0]
+        axes.scatter(cx, cy, marker="*", s=220, color="#e09f3e", edgecolors="black", zorder=4, label=_("chosen allocation (the policy's weights)"))
     axes.set_xlabel(x_label)
     axes.set_ylabel(y_label)
     axes.grid(alpha=0.3)
     axes.legend(loc="best")
-    axes.set_title(f"Pareto front: {a} against {b} ({int(proven.sum())} of {len(solved)} points proven)")
+    axes.set_title(
+        _("Pareto front: {a} against {b} ({proven} of {points} points proven)").format(a=word(a), b=word(b), proven=int(proven.sum()), points=len(solved))
+    )
     return figure
 
 
 def chain_figure(table: pd.DataFrame) -> Figure:
     """Year by year, per relay mode: relay posts kept, wishes met, mean distance and total cost."""
     panels = [
-        ("relay_share", "relay posts kept", "{:.0%}"),
-        ("wishes_met_share", "cadres with a wish met", "{:.0%}"),
-        ("mean_distance_km", "mean distance (km)", "{:,.0f}"),
-        ("total_annual_cost_yuan", "total annual cost (yuan)", "{:,.0f}"),
+        ("relay_share", N_("relay posts kept"), "{:.0%}"),
+        ("wishes_met_share", N_("cadres with a wish met"), "{:.0%}"),
+        ("mean_distance_km", N_("mean distance (km)"), "{:,.0f}"),
+        ("total_annual_cost_yuan", N_("total annual cost (yuan)"), "{:,.0f}"),
     ]
     figure = Figure(figsize=(12, 8), layout="constrained")
     grid = figure.subplots(2, 2, sharex=True)
     years = sorted(table["year"].unique())
     for axes, (column, label, shape) in zip(grid.flat, panels):
         for mode, rows in table.groupby("mode", sort=False):
-            axes.plot(rows["year"], pd.to_numeric(rows[column], errors="coerce"), marker="o", label=f"relay {mode}")
-        axes.set_title(label, fontsize=10)
+            axes.plot(rows["year"], pd.to_numeric(rows[column], errors="coerce"), marker="o", label=_("relay: {mode}").format(mode=word(mode)))
+        axes.set_title(_(label), fontsize=10)
         _number_axis(axes.yaxis, shape)
         axes.set_xticks(years, [str(year) for year in years])
         axes.grid(alpha=0.3)
     grid.flat[0].legend()
-    figure.suptitle("Chained batches: each allocation is the next batch's relay history")
+    figure.suptitle(_("Chained batches: each allocation is the next batch's relay history"))
     return figure
 
 
