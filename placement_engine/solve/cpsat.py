@@ -46,8 +46,13 @@ class CpResult:
 class AssignmentModel:
     """x[a] in {0, 1} per allowed pair; one post per cadre; capacity per post; side rows."""
 
-    def __init__(self, pairs: PairTable, rules, rows: list[SideConstraints] = ()):
+    def __init__(
+        self, pairs: PairTable, rules, rows: list[SideConstraints] = (), capacity: np.ndarray | None = None, must: np.ndarray | None = None
+    ):
+        """``capacity`` and ``must`` (per post, per cadre) default to the instance's; a sub-model of a
+        neighbourhood (``neighbourhood.py``) gives the seats and cadres the fixed cadres leave."""
         inst = pairs.instance
+        capacity = inst.post_capacity if capacity is None else capacity
         self.n_pairs = len(pairs)
         self.model = cp_model.CpModel()
         proto = self.model.proto
@@ -56,7 +61,7 @@ class AssignmentModel:
         proto.variables.extend([template] * self.n_pairs)
 
         bounds = np.searchsorted(pairs.cadre, np.arange(inst.n_cadres + 1))
-        must = must_place(inst, rules).tolist()
+        must = (must_place(inst, rules) if must is None else must).tolist()
         for cadre, (start, stop) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
             if stop == start and not must[cadre]:
                 continue
@@ -67,7 +72,7 @@ class AssignmentModel:
         by_post = np.argsort(pairs.post, kind="stable")
         post_bounds = np.searchsorted(pairs.post[by_post], np.arange(inst.n_posts + 1))
         for post, (start, stop) in enumerate(zip(post_bounds[:-1].tolist(), post_bounds[1:].tolist())):
-            cap = int(inst.post_capacity[post])
+            cap = int(capacity[post])
             if stop - start <= cap and not rules.fill_every_post:
                 continue
             members = by_post[start:stop]
@@ -118,6 +123,7 @@ class AssignmentModel:
         seed: int,
         hint: np.ndarray | None = None,
         log: Callable[[str], None] | None = None,
+        progress_scale: float | None = None,
     ) -> CpResult:
         """Maximise ``coef . x`` within ``work_limit`` deterministic time (reproducible) and ``wall_limit`` seconds (a cap).
 
@@ -149,7 +155,7 @@ class AssignmentModel:
             params.interleave_search = True
         # Ctrl-C is handled here (it stops the search and keeps the best allocation), not by CP-SAT.
         params.catch_sigint_signal = False
-        callback = _Progress(log) if log else None
+        callback = _Progress(log, progress_scale) if log else None
         status, interrupted = _solve_stoppable(solver, self.model, callback)
         name = STATUS.get(status, str(status))
         if name == "MODEL_INVALID":
@@ -213,13 +219,23 @@ def _solve_stoppable(solver: cp_model.CpSolver, model: cp_model.CpModel, callbac
 
 
 class _Progress(cp_model.CpSolverSolutionCallback):
-    """Reports each improving allocation with its bound, for long solves."""
+    """Reports each improving allocation with its bound, for long solves.
 
-    def __init__(self, log: Callable[[str], None]):
+    ``scale``: objective units per point (``objective_scale``), so that the lines speak in
+    points; None when the objective is a count (relay postings kept).
+    """
+
+    def __init__(self, log: Callable[[str], None], scale: float | None):
         super().__init__()
-        self._log = log
+        self._log, self._scale = log, scale
 
     def on_solution_callback(self) -> None:
-        self._log(
-            f"  {self.wall_time:7.2f} s  objective {self.objective_value:,.0f}  bound {self.best_objective_bound:,.0f}"
-        )
+        from ..i18n import _
+
+        seconds = f"  {self.wall_time:7.2f} s  "
+        if self._scale is None:
+            words = _("found {value:,.0f}, at most {bound:,.0f}")
+            self._log(seconds + words.format(value=self.objective_value, bound=self.best_objective_bound))
+            return
+        words = _("objective {objective:,.2f} points, bound {bound:,.2f}")
+        self._log(seconds + words.format(objective=self.objective_value / self._scale, bound=self.best_objective_bound / self._scale))

@@ -4,9 +4,13 @@ Two kinds of conflict are looked for, in this order:
 
 - **Counting** (``feasibility.py``): sets of cadres with too few seats open to
   them, or of must-fill seats with too few cadres who may take them.
-- **Side rows** (budgets, the improving-swap rule, ...), when the counting is
-  fine. An elastic CP-SAT model gives every row a slack and minimises their sum,
-  with every other rule hard; the rows left with slack must give way, by that much.
+- **Side rows**, when the counting is fine. When the budgets are the only side
+  rows, ``budget_diagnosis.py`` names the fewest budgets that must give way,
+  every budget that can take each one's place, and each one's least shortfall,
+  all exact unless a search is stopped (then the sentence says so). With other
+  side rows (the improving-swap rule, ...), an elastic CP-SAT model gives every
+  row a slack and minimises their sum, with every other rule hard; the rows
+  left with slack must give way, by that much.
 
 Relay as a rule never causes infeasibility: it keeps as many relay postings as
 the other rules allow.
@@ -21,20 +25,27 @@ import numpy as np
 
 from ..errors import InfeasibleError
 from ..rules import rule_for_rows
+from .budget_diagnosis import budget_conflicts
+from .deadline import Deadline
 from .feasibility import counting_conflicts
+from .solution import Settings
 from .terms import Terms
 
 
-def diagnose_conflicts(terms: Terms, policy, elastic: Callable[[], tuple[list, Any]]) -> dict[str, Any]:
+def diagnose_conflicts(
+    terms: Terms, policy, elastic: Callable[[], tuple[list, Any]], settings: Settings, deadline: Deadline
+) -> dict[str, Any]:
     """A JSON-able diagnosis: every conflict found, each with a plain-language ``message``.
 
     ``elastic()`` solves the elastic model (``pipeline.py``) and returns the named
-    side rows with the search's result; it runs only when the counting is fine.
+    side rows with the search's result; it runs only when the counting is fine
+    and the budgets alone do not explain the conflict.
     """
     conflicts = counting_conflicts(terms.pairs, policy)
     extra: dict[str, Any] = {"found_by": "matching (Hall/König)"}
     if not conflicts:
-        conflicts, extra = side_conflicts(terms, elastic)
+        found = budget_conflicts(terms, policy, settings, deadline)
+        conflicts, extra = found if found is not None else side_conflicts(terms, elastic)
     messages = [c["message"] for c in conflicts] or [
         "the solver proved that no allocation meets the hard rules, but neither a counting conflict nor a "
         "side constraint that must give way was found"
@@ -89,3 +100,4 @@ def side_conflicts(terms: Terms, elastic: Callable[[], tuple[list, Any]]) -> tup
                 }
             )
     return sorted(conflicts, key=lambda c: -c["short_by"]), info
+

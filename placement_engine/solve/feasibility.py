@@ -17,11 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import sparse
-from scipy.sparse import csgraph
 
+from ..i18n import _
 from ..instance import Instance, PairTable
-from ..naming import and_list, listing, plural, post_label, post_listing, where
+from ..naming import and_list, listing, plural, post_label, post_listing, where, word
 from ..rules import allowed_pairs, mask_rules, must_place
 from ..schema import Policy
 from .flow import solve_transportation
@@ -124,6 +123,10 @@ def hall_violators(n_top: int, n_bottom: int, top: np.ndarray, bottom: np.ndarra
     """
     if n_top == 0:
         return []
+    # scipy loads only when a diagnosis needs it: a solve that finds an allocation never does
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
     top, bottom = np.asarray(top, np.int64), np.asarray(bottom, np.int64)
     edges = np.ones(len(top), bool)
     biadjacency = sparse.csr_matrix((edges, (top, bottom)), shape=(n_top, n_bottom))
@@ -180,7 +183,8 @@ def _conflict(kind: str, shortfall: int, inst: Instance, cadres, posts, blocked:
 
 def _rule_phrase(policy: Policy, blocked: dict[str, int], noun: str) -> str:
     meaning = {name: rule.blocks for name, rule in mask_rules(policy).items()}
-    return "; ".join(f"{name} ({count} {noun}{'s' if count != 1 else ''}: {meaning[name]})" for name, count in blocked.items())
+    phrase = _("{rule} ({count}: {reason})")
+    return _("; ").join(phrase.format(rule=word(name), count=plural(count, noun), reason=_(meaning[name])) for name, count in blocked.items())
 
 
 def _cadres_short(pairs: PairTable, policy: Policy, cadres: np.ndarray, posts: np.ndarray) -> dict[str, Any]:
@@ -188,19 +192,23 @@ def _cadres_short(pairs: PairTable, policy: Policy, cadres: np.ndarray, posts: n
     seats = int(inst.post_capacity[posts].sum())
     blocked = _shut_out(inst, policy, cadres, posts, "posts")
     pinned = _pin_targets(inst, policy, cadres)
-    why = "pinned" if len(pinned) == len(cadres) else "every cadre must be placed"
+    why = _("pinned") if len(pinned) == len(cadres) else _("every cadre must be placed")
+    ids = listing(inst.cadre_id[cadres])
     head = ""
     if len(pinned) == len(cadres) and set(pinned.values()) == set(posts.tolist()):
-        head = (
-            f"{and_list([post_label(inst, p) for p in posts])} {'is' if len(posts) == 1 else 'are'} pinned to {len(cadres)} cadres "
-            f"({listing(inst.cadre_id[cadres])}) but {'has' if len(posts) == 1 else 'have'} {plural(seats, 'seat')}. "
-        )
-    open_to = "no post is open to them at all"
+        if len(posts) == 1:
+            head = _("{posts} is pinned to {count} cadres ({cadres}) but has {seats}. ")
+        else:
+            head = _("{posts} are pinned to {count} cadres ({cadres}) but have {seats}. ")
+        head = head.format(posts=and_list([post_label(inst, p) for p in posts]), count=len(cadres), cadres=ids, seats=plural(seats, "seat"))
+    open_to = _("no post is open to them at all")
     if len(posts):
-        open_to = f"only {plural(seats, 'seat')} {'is' if seats == 1 else 'are'} open to them ({post_listing(inst, posts)})"
-    message = f"{head}{plural(len(cadres), 'cadre')} must be placed ({why}), but {open_to}: {listing(inst.cadre_id[cadres])}."
+        open_to = _("only {seats} is open to them ({posts})") if seats == 1 else _("only {seats} are open to them ({posts})")
+        open_to = open_to.format(seats=plural(seats, "seat"), posts=post_listing(inst, posts))
+    words = _("{head}{cadres} must be placed ({why}), but {open_to}: {ids}.")
+    message = words.format(head=head, cadres=plural(len(cadres), "cadre"), why=why, open_to=open_to, ids=ids)
     if blocked:
-        message += f" Every other post is closed to them by: {_rule_phrase(policy, blocked, 'post')}."
+        message += _(" Every other post is closed to them by: {rules}.").format(rules=_rule_phrase(policy, blocked, "post"))
     return _conflict("cadres_short_of_seats", len(cadres) - seats, inst, cadres, posts, blocked, message)
 
 
@@ -209,14 +217,12 @@ def _posts_short(pairs: PairTable, policy: Policy, posts: np.ndarray, cadres: np
     seats = int(inst.post_capacity[posts].sum())
     blocked = _shut_out(inst, policy, cadres, posts, "cadres")
     ranks = np.unique(inst.tables["posts"]["min_rank"].to_numpy(str)[posts])
-    need = f" require {ranks[0]} and" if len(ranks) == 1 and inst.post_min_rank[posts[0]] > 0 else ""
-    message = (
-        f"{plural(len(posts), 'post')} in {where(inst, posts)}{need} must be filled ({plural(seats, 'seat')}), "
-        f"but only {plural(len(cadres), 'cadre')} may take any of them"
-        + (f": {listing(inst.cadre_id[cadres])}." if len(cadres) else ".")
-    )
+    need = _(" require {rank} and").format(rank=word(ranks[0])) if len(ranks) == 1 and inst.post_min_rank[posts[0]] > 0 else ""
+    words = _("{posts} in {where}{need} must be filled ({seats}), but only {cadres} may take any of them")
+    message = words.format(posts=plural(len(posts), "post"), where=where(inst, posts), need=need, seats=plural(seats, "seat"), cadres=plural(len(cadres), "cadre"))
+    message += _(": {ids}.").format(ids=listing(inst.cadre_id[cadres])) if len(cadres) else "."
     if blocked:
-        message += f" Every other cadre is kept out by: {_rule_phrase(policy, blocked, 'cadre')}."
+        message += _(" Every other cadre is kept out by: {rules}.").format(rules=_rule_phrase(policy, blocked, "cadre"))
     return _conflict("posts_short_of_cadres", seats - len(cadres), inst, cadres, posts, blocked, message)
 
 

@@ -138,7 +138,7 @@ def _lexicographic_weight(terms: Terms) -> int:
 def diagnose_terms(terms: Terms, policy, settings: Settings, deadline: Deadline | None = None) -> dict:
     """Why ``terms`` admit no allocation under ``policy``: counting conflicts, else the side rows that must give way."""
     deadline = deadline or Deadline(settings.time_limit, settings.work_limit)
-    return diagnose_conflicts(terms, policy, lambda: _elastic(terms, policy, settings, deadline))
+    return diagnose_conflicts(terms, policy, lambda: _elastic(terms, policy, settings, deadline), settings, deadline)
 
 
 def diagnose(instance, policy, *, time_limit: float | None = None, workers: int | None = None, seed: int | None = None) -> dict:

@@ -55,7 +55,7 @@ class Lagrangian:
     real_bound: float | None
     rounds: int = 0
     # The best allocation that ``repair.py`` made of a step's flow. It is kept apart from the
-    # hint: CP-SAT proves the default scenario's budgets faster from the Lagrangian's own hint.
+    # hint: as a hint it slowed CP-SAT's proof on the default scenario (the budget ascent's does not).
     repaired: np.ndarray | None = None
     repaired_objective: int | None = None
     # The bound of ``knapsack.py`` for group rows, when below ``bound``. It only tightens the
@@ -183,14 +183,14 @@ def lagrangian(
             repairs += 1
             _repair(terms, coef, stacked, lam, scale, flow.chosen, rules, consider, stop)
         incumbent = best.incumbent()[1]
-        if incumbent is not None and _floor_bound(best.real_bound) <= incumbent:
+        if incumbent is not None and floor_bound(best.real_bound) <= incumbent:
             break
         target = best.hint_objective if best.hint_objective is not None else value - 0.01 * max(abs(value), 1.0)
         norm = float(excess @ excess)
         if norm == 0:
             break
         lam = np.maximum(0.0, lam + theta * max(value - target, 1.0) / norm * excess)
-    best.bound = _floor_bound(best.real_bound) if best.real_bound is not None else None
+    best.bound = floor_bound(best.real_bound) if best.real_bound is not None else None
     incumbent = best.incumbent()[1]
     if price_starts and best.bound is not None and (incumbent is None or incumbent < best.bound) and not stop():
         # steps need a target below the bound: without an allocation, only the starts are tried
@@ -199,8 +199,8 @@ def lagrangian(
             target=incumbent if incumbent is not None else -np.inf, rounds=KNAPSACK_ROUNDS if incumbent is not None else 0,
             stop=lambda: deadline.pre_phase_over("knapsack bound"),
         )
-        if value is not None and _floor_bound(value) < best.bound:
-            best.knapsack_bound = _floor_bound(value)
+        if value is not None and floor_bound(value) < best.bound:
+            best.knapsack_bound = floor_bound(value)
     return best
 
 
@@ -221,7 +221,7 @@ def _repair(terms, coef, stacked: StackedRows, lam, scale: float, chosen, rules,
         chosen = attempt.chosen
 
 
-def _floor_bound(value: float) -> int:
+def floor_bound(value: float) -> int:
     """The integer bound implied by a real one; the margin covers floating-point summation error."""
     return int(np.floor(value + 1e-3))
 

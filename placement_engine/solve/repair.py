@@ -60,7 +60,7 @@ def repair(
         caps = _plan_caps(pairs, coef, groups, must, prices, start, in_broken, kept)
         if caps is None:
             return None
-        chosen, short_posts, short_cadres = _within_caps(pairs, coef, groups, caps, must, fill_every_post)
+        chosen, short_posts, short_cadres = within_caps(pairs, coef, groups, caps, must, fill_every_post)
         if not short_posts.any() and not short_cadres.any():
             return chosen
         blamed = _blamed(pairs, start, chosen, short_posts, short_cadres, in_broken & ~kept)
@@ -94,7 +94,7 @@ def _blamed(pairs, start, chosen, short_posts, short_cadres, candidates) -> np.n
     return blamed
 
 
-def _spent_caps(pairs, groups: GroupRows, chosen) -> np.ndarray:
+def spent_caps(pairs, groups: GroupRows, chosen) -> np.ndarray:
     """Caps that keep every row within what it spends in ``chosen``, or within its limit if that is more.
 
     A placed cadre may spend what it spends now, and one cadre left out per row
@@ -119,7 +119,7 @@ def _spent_caps(pairs, groups: GroupRows, chosen) -> np.ndarray:
 def _plan_caps(pairs, coef, groups: GroupRows, must, prices, start, cadres, kept) -> np.ndarray | None:
     """Caps: for ``cadres``, what an exact knapsack within each row's limit spends (``kept`` ones stay on
     their post in ``start``); for the others, what they spend in ``start``."""
-    caps = _spent_caps(pairs, groups, start)
+    caps = spent_caps(pairs, groups, start)
     options = cadres[pairs.cadre] & (~kept[pairs.cadre] | (start > 0))
     best, pick = knapsack_choice(
         pairs.cadre[options],
@@ -137,7 +137,7 @@ def _plan_caps(pairs, coef, groups: GroupRows, must, prices, start, cadres, kept
     return caps
 
 
-def _within_caps(pairs, coef, groups: GroupRows, caps, must, fill_every_post):
+def within_caps(pairs, coef, groups: GroupRows, caps, must, fill_every_post):
     """The best allocation with every cadre within its cap, placing as many as the rules need first.
 
     Returns it, the posts it leaves short that must be filled, and the must-place cadres it leaves out.
