@@ -93,7 +93,7 @@ def test_relay_as_a_rule_binds_and_reports_what_it_lost():
 @pytest.mark.parametrize("scale, binding", [(1.0, True), (5.0, False)])
 def test_budgets_bind_on_the_shipped_budget_scenario(scale, binding):
     scenario = pe.load_scenario(SCENARIOS / "shandong-2011-budget.yaml")
-    allocation = pe.solve(scenario.with_policy(factors={"cost": {"budget_scale": scale}}), time_limit=20)
+    allocation = pe.solve(scenario.with_policy(factors={"cost": {"budget_scale": scale}}), time_limit=5)  # any allocation within the budgets will do
     assert allocation.status in ("OPTIMAL", "FEASIBLE") and allocation.check().ok
     rows = allocation.summary["side_constraints"]["cost"]
     assert all(row["value"] <= row["limit"] for row in rows)
