@@ -30,7 +30,7 @@ from ..allocation import Allocation, _summary, effective_policy
 from ..errors import InputError, Problem
 from ..evaluate import allocation_table, posts_of
 from ..factors import Lexicographic, SideConstraints
-from ..i18n import _
+from ..i18n import N_, _
 from ..io.models import _validate_model
 from ..rules import allowed_pairs
 from ..schema import Policy
@@ -41,9 +41,9 @@ from .replan_inputs import Changes, Published, changed_tables, read_changes, rea
 KEPT = "cadres kept in place"
 MOVES_FILE = "moves.csv"
 MOVE_COLUMNS = ["cadre_id", "old_post_id", "new_post_id", "reason"]
-# the reasons in moves.csv (machine text, not translated)
-WITHDRAWN, POST_CLOSED, MAKE_ROOM, FOR_OBJECTIVE = "withdrawn", "post closed", "moved to make room", "moved for the objective"
-LEFT_UNPLACED, NEWLY_ADDED, NEWLY_PLACED = "left unplaced", "newly added", "newly placed"
+# the reasons in moves.csv (machine text there; translated where a person reads them)
+WITHDRAWN, POST_CLOSED, MAKE_ROOM, FOR_OBJECTIVE = N_("withdrawn"), N_("post closed"), N_("moved to make room"), N_("moved for the objective")
+LEFT_UNPLACED, NEWLY_ADDED, NEWLY_PLACED = N_("left unplaced"), N_("newly added"), N_("newly placed")
 
 
 class ReplanOptions(BaseModel):
@@ -97,7 +97,7 @@ class Replan:
     def __str__(self) -> str:
         counts = self.moves["reason"].value_counts()
         lines = [self.certificate["statement"]]
-        lines += [_("  {reason}: {count}").format(reason=reason, count=count) for reason, count in counts.items()]
+        lines += [_("  {reason}: {count}").format(reason=_(reason), count=count) for reason, count in counts.items()]
         lines.append(
             _("objective {objective:,.3f} ({status}, gap {gap:.4%})").format(
                 objective=self.allocation.objective, status=self.allocation.status, gap=self.allocation.gap
