@@ -32,6 +32,7 @@ from ..errors import InfeasibleError, InputError, NoSolutionError, Problem
 from ..evaluate import allocation_table, factor_totals
 from ..i18n import _, language
 from ..instance import expand_matches
+from ..naming import word
 from ..rules import Allocated, allowed_pairs
 from ..rules import violations as rule_violations
 from ..rules.swap_free import WishState
@@ -136,7 +137,9 @@ class HandAudit:
                 )
             )
             shown = self.factors.assign(**{col: self.factors[col].map("{:,.3f}".format) for col in ("given", "optimum", "difference")})
-            lines += ["  " + line for line in shown.to_string(index=False).splitlines()]
+            shown["factor"] = shown["factor"].map(word)
+            headers = {"factor": _("factor"), "given": _("given"), "optimum": _("optimum"), "difference": _("difference")}
+            lines += ["  " + line for line in shown.rename(columns=headers).to_string(index=False).splitlines()]
         lines.append(str(self.fairness))
         lines.append(_("moves that gain the most points: {count}").format(count=len(self.moves)))
         lines += [f"  - {text}" for text in self.moves["sentence"]]
