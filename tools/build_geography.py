@@ -23,12 +23,11 @@ import argparse
 import csv
 import hashlib
 import io
-import subprocess
-import sys
-import tempfile
 import zipfile
 from collections import Counter
 from pathlib import Path
+
+from wheels import build_from_wheel
 
 CPCA_VERSION = "0.5.5"
 TABLE_MEMBER = "cpca/resources/adcodes.csv"
@@ -219,15 +218,6 @@ UNIVERSITIES = [
 ]
 
 
-def download_wheel(dest: Path) -> Path:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-         f"cpca=={CPCA_VERSION}", "-d", str(dest)],
-        check=True,
-    )
-    return next(dest.glob(f"cpca-{CPCA_VERSION}-*.whl"))
-
-
 def read_wheel(wheel: Path) -> tuple[dict[str, dict], str]:
     """Return {6-digit adcode: {name, lon, lat}} and the licence text."""
     with zipfile.ZipFile(wheel) as zf:
@@ -392,11 +382,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="output directory (default: placement_engine/data)")
     args = parser.parse_args(argv)
-    if args.wheel:
-        build(args.wheel, args.out)
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        build(download_wheel(Path(tmp)), args.out)
+    build_from_wheel(build, args.wheel, args.out, f"cpca=={CPCA_VERSION}", f"cpca-{CPCA_VERSION}-*.whl")
 
 
 if __name__ == "__main__":
