@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from placement_engine.cli import main
 from placement_engine.cli.parser import build_parser
-from placement_engine.i18n import current_language, language
+from placement_engine.i18n import _, current_language, language
 from placement_engine.progress import ProgressBar
 
 REPO = Path(__file__).resolve().parents[1]
@@ -190,3 +190,64 @@ def test_an_input_error_lists_each_problem_once_in_the_order_found(raw) -> None:
     with language("zh"):
         text = str(error)
     assert text.startswith(f"输入中有{len(error.problems)}处问题：") and text.count("\n  - ") == len(error.problems)
+
+
+ARGPARSE_ERRORS = [
+    (["solve"], "缺少必需的参数：scenario"),
+    (["frob"], "参数 COMMAND：无效选项 'frob'（可选："),
+    (["solve", "x.yaml", "--time-limit", "soon"], "参数 --time-limit：'soon' 不是有效的 float 值"),
+    (["solve", "x.yaml", "--bogus"], "无法识别的参数：--bogus"),
+    (["solve", "x.yaml", "--out"], "参数 --out：应给出一个值"),
+    (["solve", "x.yaml", "--p"], "选项 --p 有歧义，可匹配 --policy, --progress"),
+    (["compare", "x.yaml", "--backend", "cloud"], "参数 --backend：无效选项 'cloud'（可选："),
+]
+
+
+@pytest.mark.parametrize(("argv", "words"), ARGPARSE_ERRORS)
+def test_argparse_words_its_errors_in_chinese(capsys, monkeypatch, argv, words) -> None:
+    monkeypatch.setenv("PLACEMENT_ENGINE_LANG", "zh")
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.startswith("用法：") and words in err, err
+    assert not re.search(r"\b(argument|invalid|expected|required|unrecognized|ambiguous|usage)\b", err), err
+
+
+def test_argparse_keeps_english_in_english_and_elsewhere(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["solve", "--lang", "zh"])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["solve"])
+    assert "the following arguments are required: scenario" in capsys.readouterr().err
+    # outside the command line, argparse is stdlib gettext's again, whatever the engine speaks
+    other = argparse.ArgumentParser(prog="other")
+    other.add_argument("needed")
+    with language("zh"), pytest.raises(SystemExit):
+        other.parse_args([])
+    assert "the following arguments are required: needed" in capsys.readouterr().err
+
+
+def test_help_sections_end_in_a_full_width_colon_in_chinese(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["solve", "--help", "--lang", "zh"])
+    out = capsys.readouterr().out
+    assert "\n位置参数：\n" in out and "\n选项：\n" in out and ":\n" not in out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "\noptions:\n" in out and "\ncommands:\n" in out
+
+
+def test_the_argparse_messages_in_the_catalogue_are_argparses_own() -> None:
+    """A message misspelt here would stay English: each must be one argparse words (some only from Python 3.13)."""
+    import ast
+
+    from placement_engine.cli.parser import ARGPARSE_MESSAGES
+
+    calls = [node for node in ast.walk(ast.parse(Path(argparse.__file__).read_text(encoding="utf-8"))) if isinstance(node, ast.Call)]
+    worded = {arg.value for node in calls if getattr(node.func, "id", None) in ("_", "ngettext") for arg in node.args if isinstance(arg, ast.Constant)}
+    newer = {"%(heading)s:", "show program's version number and exit"}
+    assert set(ARGPARSE_MESSAGES) - worded <= newer
+    with language("zh"):
+        assert all(CJK.search(_(message)) or message == "%(heading)s:" for message in ARGPARSE_MESSAGES)

@@ -80,9 +80,17 @@ def test_version_prints_the_installed_version() -> None:
     assert (done.returncode, done.stdout) == (0, f"placement_engine {version('placement_engine')}\n")
 
 
-def test_a_solve_that_finds_an_allocation_loads_neither_scipy_nor_matplotlib_without_its_map(tmp_path: Path) -> None:
+def test_a_solve_that_finds_an_allocation_loads_neither_scipy_nor_matplotlib(tmp_path: Path) -> None:
+    """Nor with its map: the worker process draws it."""
     tiny = str(ROOT / "tests" / "fixtures" / "tiny" / "scenario.yaml")
-    for extra, heavy in (["--no-map"], []), ([], ["matplotlib"]):
+    for extra in (["--no-map"], []):
         code = PROBE.format(argv=["solve", tiny, "--out", str(tmp_path / "out"), "--quiet", *extra], heavy=("scipy", "matplotlib"))
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
-        assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "heavy": heavy}
+        assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "heavy": []}
+        assert (tmp_path / "out" / "map.png").exists() == (not extra)
+
+
+def test_the_map_data_sent_to_the_worker_needs_neither_pandas_nor_matplotlib() -> None:
+    code = "import sys, placement_engine.reports.map_data; print([m for m in ('pandas', 'matplotlib') if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert done.stdout.strip() == "[]"

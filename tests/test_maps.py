@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import struct
@@ -18,12 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib import font_manager, rcParams
 from matplotlib.path import Path as Outline
+from PIL import Image
 
 import placement_engine as pe
 from placement_engine import data
 from placement_engine.data.boundaries import layer
 from placement_engine.errors import InputError
 from placement_engine.reports import fonts, maps, plots
+from placement_engine.reports.map_data import Placements, Sites, panels
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,13 +120,13 @@ def test_the_legend_counts_partnership_and_qinghai_postings(default_allocation):
 
 
 def test_relay_is_shown_before_partnership_and_away_postings():
-    postings = maps.Postings(national_allocation())
+    allocation = national_allocation()
+    marks = maps.Marks(Sites.of(allocation.scenario), Placements.of(allocation))
     kinds = [name for name, _, _ in maps.KINDS]
-    table = national_allocation().table
-    placed = table[table["post_id"] != ""]
+    placed = allocation.table[allocation.table["post_id"] != ""]
     relay = placed["relay"].to_numpy() > 0
-    assert (postings.kind[relay] == kinds.index("relay")).all()
-    assert (postings.kind[~relay & (placed["partnership"].to_numpy() > 0)] == kinds.index("partnership")).all()
+    assert (marks.kind[relay] == kinds.index("relay")).all()
+    assert (marks.kind[~relay & (placed["partnership"].to_numpy() > 0)] == kinds.index("partnership")).all()
 
 
 def test_a_province_on_request_shows_its_postings_alone(default_allocation):
@@ -157,6 +160,50 @@ def test_the_png_has_a_sensible_size(default_allocation, tmp_path):
     path = plots.write_allocation_map(default_allocation, tmp_path / "out" / "map.png")
     width, height = struct.unpack(">II", path.read_bytes()[16:24])
     assert 1200 <= width <= 1800 and 600 <= height <= 1200
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+@pytest.mark.parametrize("layout", ["panels", "province", "country"])
+def test_drawing_the_outlines_first_changes_no_pixel(default_allocation, layout):
+    allocation = national_allocation() if layout == "country" else default_allocation
+    province = "Qinghai" if layout == "province" else None
+    in_one_go = io.BytesIO()
+    maps.allocation_map(allocation, province=province, lang="zh").savefig(in_one_go, format="png", dpi=maps.DPI)
+    basemap = maps.Basemap(Sites.of(allocation.scenario), province=province, lang="zh")
+    basemap.render()
+    assert (pixels(basemap.png(Placements.of(allocation))) == pixels(in_one_go.getvalue())).all()
+
+
+def test_the_layout_is_the_scenarios_own(default_allocation):
+    """Panels come from where the posts and campuses are, so the outlines can be drawn before the solve."""
+    provinces = layer("province")
+    assert panels(Sites.of(default_allocation.scenario), provinces) == ["370000", "630000"]
+    assert panels(Sites.of(default_allocation.scenario), provinces, "青海省") == ["630000"]
+    assert panels(Sites.of(national_allocation().scenario), provinces) == []  # the country map
+
+
+@given(st.lists(st.sampled_from(["370000", "630000", "110000", "540000"]), min_size=1, max_size=30),
+       st.lists(st.sampled_from(["370000", "630000", "110000"]), min_size=1, max_size=10))
+def test_the_home_province_comes_first_then_the_busiest(post_provinces, campus_provinces):
+    sites = Sites("s", np.array(post_provinces), np.zeros((len(post_provinces), 2)), np.array(campus_provinces), np.zeros((len(campus_provinces), 2)))
+    codes, counts = np.unique(campus_provinces, return_counts=True)
+    assert sites.home == min(codes[counts == counts.max()])
+    every = pd.Series(post_provinces + campus_provinces)
+    others = every[every != sites.home].value_counts()
+    expected = sorted(others.index, key=lambda code: (-others[code], code))
+    assert sites.provinces() == [sites.home, *expected]
+
+
+@settings(max_examples=25)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**32 - 1))
+def test_the_png_holds_the_pixels_exactly(width, height, seed):
+    rgb = np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+    rgb[: height // 2] = 255  # a flat area, as a map has
+    png = maps._png(rgb)
+    assert (pixels(png) == rgb).all() and Image.open(io.BytesIO(png)).info["dpi"] == pytest.approx((maps.DPI, maps.DPI), abs=0.05)
 
 
 def test_the_outlines_are_on_the_2011_map_and_hold_every_seat():

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..errors import InfeasibleError, InputError, PlacementError
 from ..i18n import _, language
 from .codes import EXIT_INFEASIBLE, EXIT_INPUT, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK
-from .parser import ENV, build_parser, env_language, flag_language
+from .parser import ENV, build_parser, env_language, flag_language, speaking
 
 __all__ = ["main"]
 
@@ -34,7 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # --lang, then the scenario's language key (read by the command), then the environment;
     # it holds for this call only: a notebook or a test calling main() keeps its own
     with language(flag or env):
-        args = build_parser(with_replan="replan" in argv).parse_args(argv)
+        with speaking():
+            args = build_parser(with_replan="replan" in argv).parse_args(argv)
         args.flag_language = flag
         return _run(args)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import InputError, Problem
 from ..i18n import _, ngettext, set_language
 from .codes import EXIT_CHECK_FAILED, EXIT_INFEASIBLE, EXIT_INTERRUPTED, EXIT_OK
+from .map_worker import MapDrawing
 
 
 def speak_scenario(args) -> None:
@@ -110,38 +111,34 @@ def print_shadowed_wishes(scenario) -> None:
 
 def solve(args) -> int:
     started = time.perf_counter()  # the time limit covers reading the files too
-    scenario = load(args, policy=args.policy)
-    from ..allocation import solve as solve_scenario
-    from ..reports.terminal import solve_table
+    drawing = None if args.no_map else MapDrawing(args.map_province)  # matplotlib loads beside the solve from now on
+    try:
+        scenario = load(args, policy=args.policy)
+        from ..allocation import solve as solve_scenario
+        from ..reports.terminal import solve_table
 
-    chosen = options(args, scenario)
-    args.out_dir = replaceable(args.out or Path("out") / scenario.name)
-    if args.map_province is not None and not args.no_map:
-        from ..data.boundaries import layer
-        from ..reports.maps import province_code
+        chosen = options(args, scenario)
+        args.out_dir = replaceable(args.out or Path("out") / scenario.name)
+        if drawing is not None:
+            if args.map_province is not None:
+                from ..data.boundaries import layer
+                from ..reports.map_data import province_code
 
-        province_code(layer("province"), args.map_province)  # a misspelt province fails before the solve
-    allocation = solve_scenario(scenario, log=solver_log(args), started=started, **chosen)
-    allocation.write(args.out_dir, extra_files=map_file(allocation, args))
+                province_code(layer("province"), args.map_province)  # a misspelt province fails before the solve
+            drawing.outline(scenario)
+        allocation = solve_scenario(scenario, log=solver_log(args), started=started, **chosen)
+        if drawing is not None:
+            drawing.draw(allocation)  # drawn while the other files are written
+        allocation.write(args.out_dir, extra_files={} if drawing is None else {"map.png": drawing.write})
+    finally:
+        if drawing is not None:
+            drawing.close()
     if not args.quiet:
         print(solve_table(allocation))
         print(allocation.audit.headline())
         drawn = "" if args.no_map else "map.png, "
         print(written(args.out_dir, f"allocation.csv, results.xlsx, {drawn}summary.json, audit.json, audit.csv, inputs/, run.json"))
     return finished(allocation, args.out_dir)
-
-
-def map_file(allocation, args) -> dict:
-    """map.png as a file of the solve's run, unless --no-map; matplotlib loads only when it is drawn."""
-    if args.no_map:
-        return {}
-
-    def draw(path: Path) -> None:
-        from ..reports.maps import write_allocation_map
-
-        write_allocation_map(allocation, path, province=args.map_province)
-
-    return {"map.png": draw}
 
 
 def finished(allocation, out_dir: Path) -> int:

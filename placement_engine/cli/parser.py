@@ -9,13 +9,38 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
-from ..i18n import LANGUAGES, _, normalise
+from ..i18n import LANGUAGES, N_, _, ngettext, normalise
 
 ENV = "PLACEMENT_ENGINE_LANG"
 BACKENDS = ("process", "sequential", "dask")
+# argparse's own words that a user may read, exactly as argparse writes them (Python 3.11 to 3.13), so that the
+# catalogue holds them; argparse translates them itself, through the functions ``speaking`` lends it
+ARGPARSE_MESSAGES = (
+    N_("%(heading)s:"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("expected at least one argument"),
+    N_("expected at most one argument"),
+    N_("expected one argument"),
+    N_("ignored explicit argument %r"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("not allowed with argument %s"),
+    N_("one of the arguments %s is required"),
+    N_("options"),
+    N_("positional arguments"),
+    N_("show program's version number and exit"),
+    N_("show this help message and exit"),
+    N_("the following arguments are required: %s"),
+    N_("unexpected option string: %s"),
+    N_("unknown parser %(parser_name)r (choices: %(choices)s)"),
+    N_("unrecognized arguments: %s"),
+    N_("usage: "),
+)
 
 
 def flag_language(argv: Sequence[str]) -> str | None:
@@ -54,9 +79,34 @@ def version() -> str:
         return __version__
 
 
+@contextmanager
+def speaking() -> Iterator[None]:
+    """argparse's own messages (its errors, 'usage: ', ...) in the current language while the block runs.
+
+    argparse looks up its module's ``_`` and ``ngettext`` whenever it words a message; inside the block
+    they are the engine's, so that any other parser of the process keeps stdlib gettext."""
+    lent = {"_": _, "ngettext": ngettext}
+    kept = {name: getattr(argparse, name) for name in lent if hasattr(argparse, name)}
+    for name in kept:
+        setattr(argparse, name, lent[name])
+    try:
+        yield
+    finally:
+        for name, function in kept.items():
+            setattr(argparse, name, function)
+
+
 class _Formatter(argparse.HelpFormatter):
     def add_usage(self, usage, actions, groups, prefix=None):
         return super().add_usage(usage, actions, groups, prefix=_("usage: ") if prefix is None else prefix)
+
+    class _Section(argparse.HelpFormatter._Section):
+        def format_help(self) -> str:
+            # before Python 3.13 the colon after a section's heading is always ASCII; in Chinese it is full-width
+            text = super().format_help()
+            if self.heading in (None, argparse.SUPPRESS):
+                return text
+            return text.replace(f"{self.heading}:\n", _("%(heading)s:") % {"heading": self.heading} + "\n", 1)
 
 
 class _Version(argparse.Action):
