@@ -3,7 +3,9 @@
 For each maximisation (the relay count first when relay is a rule, then the
 objective): row tightening removes pairs no allocation within the rows can use;
 the Lagrangian (``relaxation.py``) gives a certified bound and allocations that
-meet every row; at scale, the neighbourhood search (``neighbourhood.py``) improves
+meet every row; for budgets at scale, column generation (``master.py``) gives a
+tighter one and its rounding (``rounding.py``) the allocation to improve, and
+the Lagrangian is skipped; at scale, the neighbourhood search (``neighbourhood.py``) improves
 the best of them by CP-SAT on small sub-models; reduced-cost fixing removes pairs
 that cannot be in an optimum;
 CP-SAT, built straight from index arrays, searches with that allocation as its
@@ -24,7 +26,9 @@ from .ascent import ascend
 from .budget_start import TRIED, feasible_start
 from .deadline import Deadline
 from .knapsack import GroupRows, knapsack_bound, post_prices
+from .master import solve_master
 from .relaxation import Lagrangian, floor_bound, lagrangian, terms_flow, tighten
+from .rounding import leading_plan, round_plan
 from .solution import Log, Phase, Settings, Solution
 from .terms import Terms, restrict_rows
 
@@ -55,8 +59,11 @@ def maximise(
 
 def _maximise_tightened(terms, rules, coef, side, settings: Settings, deadline: Deadline, log, label, share, start) -> Phase:
     stats: dict = {}
-    ascended = _ascend(terms, rules, coef, side, start, deadline, stats, label) if start is not None else None
-    relaxed = lagrangian(terms, coef, side, rules, deadline) if settings.use_relaxation else Lagrangian(None, None, None, None, None)
+    ascended = _plan_budgets(terms, rules, coef, side, start, deadline, stats, label) if start is not None else None
+    # the master's bound is below the Lagrangian's, which would only take the neighbourhood search's time
+    planned_by_master = f"{label}_master_bound" in stats
+    use_lagrangian = settings.use_relaxation and not planned_by_master
+    relaxed = lagrangian(terms, coef, side, rules, deadline) if use_lagrangian else Lagrangian(None, None, None, None, None)
     stats.update(
         {
             f"{label}_lagrangian_bound": relaxed.bound,
@@ -145,9 +152,14 @@ def _maximise_tightened(terms, rules, coef, side, settings: Settings, deadline: 
     )
 
 
-def _ascend(terms: Terms, rules, coef, side, start, deadline: Deadline, stats: dict, label: str) -> tuple[np.ndarray, int, int | None] | None:
-    """The budget ascent (``ascent.py``) from ``start`` at the unconstrained flow's post prices: its allocation,
-    objective, and the knapsack bound (``knapsack.py``) from those prices."""
+def _plan_budgets(terms: Terms, rules, coef, side, start, deadline: Deadline, stats: dict, label: str) -> tuple[np.ndarray, int, int | None] | None:
+    """An allocation within every group row, improved from ``start``, its objective, and a certified bound.
+
+    Small instances: the budget ascent (``ascent.py``) from ``start`` at the unconstrained flow's post
+    prices, and the knapsack bound (``knapsack.py``) from those prices. From ``neighbourhood.MIN_CADRES``
+    cadres: column generation (``master.py``) for the bound, its plans rounded (``rounding.py``), and the
+    ascent from the better of that and ``start`` at the master's prices.
+    """
     groups = GroupRows.of(terms.pairs, side)
     flow = terms_flow(terms, coef, rules)
     if groups is None or not flow.feasible:
@@ -155,23 +167,28 @@ def _ascend(terms: Terms, rules, coef, side, start, deadline: Deadline, stats: d
     inst = terms.pairs.instance
     prices = post_prices(flow, inst.n_cadres, inst.n_posts)
     must = must_place(inst, rules)
+    stats[f"{label}_start_objective"] = int(coef[start > 0].sum())
+    bound = None
+    if neighbourhood.worth_searching(terms.pairs):
+        master = solve_master(terms.pairs, coef, groups, must, rules.fill_every_post, start, prices, stop=lambda: deadline.pre_phase_over("budget master"))
+        if master is not None:
+            bound, prices = floor_bound(master.bound), master.prices
+            rounded = round_plan(terms.pairs, coef, groups, must, rules.fill_every_post, leading_plan(master, len(terms.pairs)))
+            stats.update({f"{label}_master_rounds": master.rounds, f"{label}_master_bound": bound})
+            stats[f"{label}_rounded_objective"] = None if rounded is None else int(coef[rounded > 0].sum())
+            if rounded is not None and coef[rounded > 0].sum() > coef[start > 0].sum():
+                start = rounded
     chosen, objective, rounds = ascend(
         terms.pairs, coef, groups, must, rules.fill_every_post, start, prices, stop=lambda: deadline.pre_phase_over("budget ascent")
     )
-    # the knapsack bound from the same prices, its steps aimed at the ascent's allocation
-    bound = knapsack_bound(
-        terms.pairs, coef, groups, must, rules.fill_every_post, [prices], objective, ASCENT_BOUND_ROUNDS, patience=5,
-        stop=lambda: deadline.pre_phase_over("knapsack bound"),
-    )
-    bound = None if bound is None else floor_bound(bound)
-    stats.update(
-        {
-            f"{label}_start_objective": int(coef[start > 0].sum()),
-            f"{label}_ascent_objective": objective,
-            f"{label}_ascent_rounds": rounds,
-            f"{label}_ascent_knapsack_bound": bound,
-        }
-    )
+    if bound is None:
+        # the knapsack bound from the same prices, its steps aimed at the ascent's allocation
+        bound = knapsack_bound(
+            terms.pairs, coef, groups, must, rules.fill_every_post, [prices], objective, ASCENT_BOUND_ROUNDS, patience=5,
+            stop=lambda: deadline.pre_phase_over("knapsack bound"),
+        )
+        bound = None if bound is None else floor_bound(bound)
+    stats.update({f"{label}_ascent_objective": objective, f"{label}_ascent_rounds": rounds, f"{label}_budget_bound": bound})
     return chosen, objective, bound
 
 
