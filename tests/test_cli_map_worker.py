@@ -1,9 +1,12 @@
 """map.png drawn by the worker process beside the solve: the same bytes as drawn in one process, whatever
-becomes of the worker, and no worker left behind."""
+becomes of the worker, and no worker left behind; forked where the command runs alone, started otherwise."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -65,7 +68,7 @@ def test_without_a_worker_the_map_is_drawn_here_the_same(monkeypatch, tmp_path: 
 def test_a_worker_that_fails_leaves_the_map_to_this_process(monkeypatch, workers, tmp_path: Path, launch: str) -> None:
     monkeypatch.setattr(map_worker, "LAUNCH", launch)
     assert main(["solve", str(TINY), "--out", str(tmp_path / "out"), "--quiet"]) == 0
-    assert workers[0].poll() is not None
+    assert isinstance(workers[0], subprocess.Popen) and workers[0].poll() is not None
     assert (tmp_path / "out" / "map.png").read_bytes() == drawn_here(TINY, tmp_path / "out", "en")
     assert main(["check", str(tmp_path / "out")]) == 0
 
@@ -79,3 +82,48 @@ def test_a_solve_that_fails_stops_its_worker(workers, tmp_path: Path) -> None:
 def test_no_map_starts_no_worker(workers, tmp_path: Path) -> None:
     assert main(["solve", str(TINY), "--out", str(tmp_path / "out"), "--quiet", "--no-map"]) == 0
     assert workers == [] and not (tmp_path / "out" / "map.png").exists()
+
+
+# the command in a fresh interpreter, as a user runs it: single-threaded when the worker starts, so forked
+COMMAND = """
+import json, os, pickle, sys
+from placement_engine.cli import main, map_worker
+started = []
+start = map_worker._start
+map_worker._start = lambda: started.append(start()) or started[-1]
+{serve}
+code = main({argv!r})
+print(json.dumps({{"code": code, "worker": type(started[0]).__name__, "ended": started[0].returncode is not None}}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the worker is forked on Linux only")
+@pytest.mark.parametrize(
+    "serve",
+    [
+        "",  # as shipped
+        "map_worker.serve = lambda messages, replies: os._exit(3)",  # gone before it read anything
+        "map_worker.serve = lambda messages, replies: (messages.read(1), replies.write(b'garbled'), replies.flush())",
+        "map_worker.serve = lambda messages, replies: (pickle.dump(('error', 'no fonts'), replies), replies.flush())",
+    ],
+)
+def test_the_forked_worker_draws_the_same_map_or_leaves_it_to_the_solve(tmp_path: Path, serve: str) -> None:
+    out = tmp_path / "out"
+    code = COMMAND.format(serve=serve, argv=["solve", str(TINY), "--out", str(out), "--quiet"])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "worker": "Forked", "ended": True}
+    assert (out / "map.png").read_bytes() == drawn_here(TINY, out, "en")
+    assert main(["check", str(out)]) == 0
+
+
+def test_a_process_running_threads_starts_a_second_interpreter_instead_of_forking() -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        drawing = map_worker.MapDrawing(None)
+        assert isinstance(drawing._worker, subprocess.Popen)
+        drawing.close()
+    finally:
+        stop.set()
+        thread.join()

@@ -94,3 +94,13 @@ def test_the_map_data_sent_to_the_worker_needs_neither_pandas_nor_matplotlib() -
     code = "import sys, placement_engine.reports.map_data; print([m for m in ('pandas', 'matplotlib') if m in sys.modules])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_caller_of_main_keeps_its_garbage_collector_as_it_was(tmp_path: Path) -> None:
+    """Only the program's own command line (``main()`` without arguments) freezes the collector, as it exits."""
+    import gc
+
+    from placement_engine.cli import main
+
+    assert main(["solve", str(ROOT / "tests" / "fixtures" / "tiny" / "scenario.yaml"), "--out", str(tmp_path / "out"), "--quiet", "--no-map"]) == 0
+    assert gc.get_freeze_count() == 0 and gc.isenabled()

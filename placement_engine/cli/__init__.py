@@ -11,6 +11,7 @@ Only the standard library loads before a command runs.
 
 from __future__ import annotations
 
+import gc
 import sys
 import traceback
 from collections.abc import Sequence
@@ -25,7 +26,14 @@ __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    code = _main(list(sys.argv[1:] if argv is None else argv))
+    if argv is None:  # this process's own command line: the process ends now (`python -m placement_engine`, `placement-engine`)
+        # so the interpreter's exit need not search every object pandas and the rest left for cycles: 0.05-0.1 s
+        gc.freeze()
+    return code
+
+
+def _main(argv: list[str]) -> int:
     try:
         flag, env = flag_language(argv), env_language()
     except ValueError as error:

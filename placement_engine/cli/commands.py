@@ -17,10 +17,12 @@ def speak_scenario(args) -> None:
     so that its problems are told in that language too)."""
     if args.flag_language is not None:
         return
-    try:
-        import yaml
+    import yaml
 
-        raw = yaml.safe_load(Path(args.scenario).read_text(encoding="utf-8"))
+    from ..io.read import load_yaml
+
+    try:
+        raw = load_yaml(Path(args.scenario).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return  # the loader reports the file's problems
     if isinstance(raw, dict) and raw.get("language") in ("en", "zh"):
@@ -114,9 +116,6 @@ def solve(args) -> int:
     drawing = None if args.no_map else MapDrawing(args.map_province)  # matplotlib loads beside the solve from now on
     try:
         scenario = load(args, policy=args.policy)
-        from ..allocation import solve as solve_scenario
-        from ..reports.terminal import solve_table
-
         chosen = options(args, scenario)
         args.out_dir = replaceable(args.out or Path("out") / scenario.name)
         if drawing is not None:
@@ -125,15 +124,20 @@ def solve(args) -> int:
                 from ..reports.map_data import province_code
 
                 province_code(layer("province"), args.map_province)  # a misspelt province fails before the solve
-            drawing.outline(scenario)
-        allocation = solve_scenario(scenario, log=solver_log(args), started=started, **chosen)
+            drawing.outline(scenario)  # before the solver's modules load, which the worker's outlines need not wait for
+        from ..allocation import solve as solve_scenario
+
+        allocation = solve_scenario(scenario, log=solver_log(args), started=started, audit=False, **chosen)
         if drawing is not None:
-            drawing.draw(allocation)  # drawn while the other files are written
+            drawing.draw(allocation)  # drawn while the audit and the other files are made
+        allocation.summary["audit"] = allocation.audit.summary()  # last, as solve(audit=True) adds it
         allocation.write(args.out_dir, extra_files={} if drawing is None else {"map.png": drawing.write})
     finally:
         if drawing is not None:
             drawing.close()
     if not args.quiet:
+        from ..reports.terminal import solve_table
+
         print(solve_table(allocation))
         print(allocation.audit.headline())
         drawn = "" if args.no_map else "map.png, "

@@ -6,9 +6,11 @@ where the scenario's posts and campuses are once they are read (``Sites``, which
 layout) and the postings once they are solved (``Placements``); the worker has the outlines
 drawn by then, adds the rest and sends the PNG back while the other files are written.
 
-The worker draws with the same code as ``reports.maps.write_allocation_map``, so map.png is
-the same whichever process draws it; where no worker can run, or it fails, the map is drawn
-here instead. Messages are pickled tuples on the worker's stdin and stdout.
+On Linux the worker is this process forked before it loads anything heavy; elsewhere, or when
+the caller already runs threads (a notebook, a test run), it is a second interpreter started
+with ``python -c``. The worker draws with the same code as ``reports.maps.write_allocation_map``,
+so map.png is the same whichever process draws it; where no worker can run, or it fails, the
+map is drawn here instead. Messages are pickled tuples, on two pipes.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from ..i18n import current_language
 
 # the worker's imports are the solve's: the same sys.path, so the same copy of the package
-LAUNCH = "import json, os, sys; sys.path[:] = json.loads(sys.argv[1]); from placement_engine.cli.map_worker import serve; serve(); os._exit(0)"
+LAUNCH = "import json, os, sys; sys.path[:] = json.loads(sys.argv[1]); from placement_engine.cli.map_worker import serve_stdio; serve_stdio(); os._exit(0)"
 
 
 class MapDrawing:
@@ -89,8 +94,13 @@ class MapDrawing:
         return payload if kind == "png" else None
 
 
-def _start() -> subprocess.Popen | None:
-    """The worker process, or None where no second interpreter can be started (then the map is drawn here)."""
+def _start() -> Forked | subprocess.Popen | None:
+    """The worker: this process forked while it runs one thread (no interpreter to start, no module to load
+    again); else a second interpreter; None where neither can run (the map is then drawn here). A fork copies
+    one thread only: with others running (NumPy's, once loaded) it could wait forever on a lock one of them
+    held. macOS and Windows have no safe fork."""
+    if sys.platform == "linux" and _single_threaded():
+        return _fork()
     if not sys.executable or getattr(sys, "frozen", False):  # a bundled application runs no `python -c`
         return None
     try:
@@ -99,25 +109,81 @@ def _start() -> subprocess.Popen | None:
         return None
 
 
-def serve() -> None:
+def _single_threaded() -> bool:
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:  # no /proc to tell
+        return False
+
+
+@dataclass
+class Forked:
+    """The forked worker, with what ``MapDrawing`` uses of a ``Popen``: its pipes, ``kill`` and ``wait``."""
+
+    pid: int
+    stdin: BinaryIO
+    stdout: BinaryIO
+    returncode: int | None = None
+
+    def kill(self) -> None:
+        if self.returncode is None:  # not yet waited for, so the pid is still the worker's
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it has ended by itself
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
+
+
+def _fork() -> Forked | None:
+    messages, to_worker = os.pipe()
+    from_worker, replies = os.pipe()
+    for stream in (sys.stdout, sys.stderr):  # else the copy would hold what this process has yet to print
+        if stream is not None:
+            stream.flush()
+    try:
+        pid = os.fork()
+    except OSError:
+        for end in (messages, to_worker, from_worker, replies):
+            os.close(end)
+        return None
+    if pid == 0:  # the worker: it never returns into the solve's code, nor runs its exit handlers
+        os.close(to_worker)
+        os.close(from_worker)
+        try:
+            serve(os.fdopen(messages, "rb"), os.fdopen(replies, "wb"))
+        finally:
+            os._exit(0)
+    os.close(messages)
+    os.close(replies)
+    return Forked(pid, os.fdopen(to_worker, "wb"), os.fdopen(from_worker, "rb"))
+
+
+def serve_stdio() -> None:
+    """The started interpreter's side: messages on stdin, replies on stdout."""
+    serve(sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "wb"))
+
+
+def serve(messages: BinaryIO, replies: BinaryIO) -> None:
     """The worker's side: draw the outlines of the scenario sent, then the postings, and send the PNG back."""
     import gc
     import queue
-    import signal
     import threading
 
     gc.disable()  # a short life that makes little garbage: full collections of matplotlib's objects would cost more
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the solve, which still writes its map
-    replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print must not garble the replies
-    messages: queue.Queue = queue.Queue()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print goes to stderr: never into the replies nor the solve's output
+    received: queue.Queue = queue.Queue()
 
     def read() -> None:  # at once, so that a large message never blocks the solve that sends it
         try:
             while True:
-                messages.put(pickle.load(sys.stdin.buffer))
+                received.put(pickle.load(messages))
         except Exception:  # noqa: BLE001 - the end of the messages, or a garbled one: either way no map is drawn here
-            messages.put(None)
+            received.put(None)
 
     threading.Thread(target=read, daemon=True).start()
     try:
@@ -125,7 +191,7 @@ def serve() -> None:
 
         maps.warm_up()
         basemap = None
-        while (message := messages.get()) is not None:
+        while (message := received.get()) is not None:
             kind, *payload = message
             if kind == "outline":
                 sites, province, lang = payload

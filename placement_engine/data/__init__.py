@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads with the first table: a map reads only data.boundaries
+    import pandas as pd
 
 # Everything not listed here is text.
 _NON_TEXT = {"lon": "float64", "lat": "float64", "size": "int64", "regular_undergrad_2011": "bool"}
 
 
 def _read(filename: str) -> pd.DataFrame:
+    import pandas as pd
+
     with resources.files(__name__).joinpath(filename).open("r", encoding="utf-8") as fh:
         return pd.read_csv(
             fh,

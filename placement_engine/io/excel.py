@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 
 from ..factors import FACTORS
 from ..i18n import N_, _
@@ -172,6 +171,8 @@ def header(column: str) -> str:
 
 def write_workbook(sheets: Sequence[Sheet], path: str | Path) -> None:
     """Write ``sheets`` as an .xlsx workbook at ``path``, headers and sheet names in the current language."""
+    import xlsxwriter  # here, not at import: a solve sends its map's sites before it writes anything
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # text stays text: no formulas, links or numbers made of it (an id '0012', a note '=1+1'); the sheets are
@@ -243,10 +244,10 @@ def _number_format(column: str, values: pd.Series) -> str | None:
 
 def _width(title: str, values: pd.Series, cells: list) -> float:
     """Characters the column needs: its header or its widest cell, a CJK character counting twice."""
-    text = pd.Series(cells, dtype=object).fillna("").astype(str)
+    texts = ["" if cell is None else str(cell) for cell in cells]  # plain Python: pandas' string methods cost ten times as much here
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-        content = min(NUMBER_WIDTH, int(text.str.len().max())) if len(text) else 0
+        content = min(NUMBER_WIDTH, max(map(len, texts), default=0))
     else:
-        content = int((text.str.len() + text.str.count(WIDE.pattern)).max()) if len(text) else 0
+        content = max((len(text) + len(WIDE.findall(text)) for text in texts), default=0)
     title_width = len(title) + len(WIDE.findall(title))
     return float(min(MAX_WIDTH, max(MIN_WIDTH, title_width, content) + 2))

@@ -168,8 +168,9 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     out.columns = [str(c).strip() for c in out.columns]
     for column in out.columns:
         values = out[column]
-        text = values.astype(object).where(values.notna(), "").map(_cell_text)
-        out[column] = text.astype(object)
+        # a list, not Series.map: a table's cells are read once per solve, and pandas' per-call overhead was most of it
+        cells = zip(values.astype(object).tolist(), values.notna().to_numpy())
+        out[column] = pd.Series([_cell_text(value) if present else "" for value, present in cells], index=out.index, dtype=object)
     return out
 
 
