@@ -32,7 +32,7 @@ def _start(scenario, terms, groups):
 def _improve(scenario, terms, start, work: float, seed: int = 7):
     side = [rows for rows in terms.side.values() if len(rows.labels)]
     run = Settings(time_limit=600.0, work_limit=600.0, workers=1, seed=seed)
-    return neighbourhood.improve(terms.pairs, scenario.policy.rules, terms.coef, side, start, run, Deadline(600.0), work)
+    return neighbourhood.improve(terms.pairs, scenario.policy.rules, terms.coef, side, start, run, Deadline(600.0), work, 600.0)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -175,3 +175,27 @@ def test_every_caller_goes_through_the_one_entry_point(monkeypatch) -> None:
     pe.pareto(scenario, "pair_scores", "preferences", points=2)
     pe.sweep(scenario, {"proximity": [0, 0.1]}, backend="sequential")
     assert len(calls) >= 5
+
+
+def test_the_plan_is_counted_from_sizes_and_caps_every_search() -> None:
+    deadline = Deadline(60.0)
+    assert deadline.plan_left() == pytest.approx(45.0)
+    deadline.charge_flows(1_000_000, 10)  # ten flows of a million pairs: 3 reference seconds
+    deadline.spend(2.0, model_pairs=1_000_000)  # 2 work units and a model to load: 2.9 + 3 seconds
+    assert deadline.plan_left() == pytest.approx(45.0 - 3.0 - 2.9 - 3.0)
+    assert deadline.search_work(0.5, 0) == pytest.approx(0.5 * (45.0 - 8.9) / 1.45)
+    assert Deadline(60.0, work=1.0).search_work(1.0, 0) == 1.0  # an explicit work limit below the plan stands
+
+
+def test_a_search_without_a_work_limit_gets_the_plan_not_the_clock(monkeypatch) -> None:
+    seen = []
+    real = cpsat.AssignmentModel.solve
+
+    def spy(self, coef, **kwargs):
+        seen.append(kwargs["work_limit"])
+        return real(self, coef, **kwargs)
+
+    monkeypatch.setattr(cpsat.AssignmentModel, "solve", spy)
+    pe.solve(crossed().with_policy(solver={"method": "cpsat", "time_limit_s": 30}))
+    # three quarters of the limit in reference seconds, at 1.45 s per unit, less the steps before it
+    assert 0.7 * 30 / 1.45 < seen[0] <= 0.75 * 30 / 1.45

@@ -24,7 +24,7 @@ from ..rules import must_place
 from . import cpsat, neighbourhood
 from .ascent import ascend
 from .budget_start import TRIED, feasible_start
-from .deadline import Deadline
+from .deadline import MASTER_SECONDS_PER_PAIR, Deadline
 from .knapsack import GroupRows, knapsack_bound, post_prices
 from .master import solve_master
 from .relaxation import Lagrangian, floor_bound, lagrangian, terms_flow, tighten
@@ -34,6 +34,12 @@ from .terms import Terms, restrict_rows
 
 RELAY_KEPT = "relay postings kept"
 ASCENT_BOUND_ROUNDS = 60
+# Flows charged to the plan (deadline.py) for steps that do not count theirs: a Lagrangian round with its
+# repairs, the feasible start, and the rounding's flows and exchanges (6 at 982 cadres, 11 at 2,897).
+LAGRANGIAN_FLOWS_PER_ROUND = 2
+START_FLOWS = 3
+ROUNDING_FLOWS = 12
+MIN_SEARCH_WORK = 0.01  # below it a search could only return its hint
 
 
 def maximise(
@@ -44,6 +50,7 @@ def maximise(
     ``start``: an allocation within every row (``budget_start.py``), improved by the budget ascent.
     """
     feasible = tighten(terms, side, rules)
+    deadline.charge_flows(len(terms.pairs))
     if start is not None and (start[~feasible] > 0).any():
         start = None  # tightening keeps every pair of an allocation within the rows: never met
     phase = _maximise_tightened(
@@ -64,6 +71,7 @@ def _maximise_tightened(terms, rules, coef, side, settings: Settings, deadline: 
     planned_by_master = f"{label}_master_bound" in stats
     use_lagrangian = settings.use_relaxation and not planned_by_master
     relaxed = lagrangian(terms, coef, side, rules, deadline) if use_lagrangian else Lagrangian(None, None, None, None, None)
+    deadline.charge_flows(len(terms.pairs), LAGRANGIAN_FLOWS_PER_ROUND * relaxed.rounds)
     stats.update(
         {
             f"{label}_lagrangian_bound": relaxed.bound,
@@ -88,8 +96,10 @@ def _maximise_tightened(terms, rules, coef, side, settings: Settings, deadline: 
     if ascended is not None and (hint_objective is None or ascended[1] > hint_objective):
         hint_full, hint_objective = ascended[:2]
     if hint_full is not None and neighbourhood.worth_searching(terms.pairs):
+        # after the master the full search adds nothing at these sizes within minutes: the rounds get all the plan
+        nb_share = share * (1.0 if planned_by_master else neighbourhood.SHARE)
         hint_full, hint_objective, found = neighbourhood.improve(
-            terms.pairs, rules, coef, side, hint_full, settings, deadline, neighbourhood.SHARE * share * deadline.work_left
+            terms.pairs, rules, coef, side, hint_full, settings, deadline, nb_share * deadline.work_left, nb_share * deadline.plan_left()
         )
         interrupted = found.pop("neighbourhood_interrupted")
         stats.update({f"{label}_{key}": value for key, value in found.items()})
@@ -99,6 +109,8 @@ def _maximise_tightened(terms, rules, coef, side, settings: Settings, deadline: 
             return Phase(incumbent, "FEASIBLE", "none", incumbent_objective, relaxed_bound, stats, True, "interrupted")
         if relaxed_bound is not None and incumbent_objective >= relaxed_bound and settings.method == "auto":
             return Phase(incumbent, "OPTIMAL", "lagrangian duality", incumbent_objective, relaxed_bound, stats)
+        if planned_by_master:
+            return _unproven(incumbent, incumbent_objective, relaxed_bound, stats, deadline)
     keep = np.ones(len(terms.pairs), bool)
     if relaxed.reduced is not None and hint_objective is not None:
         # A pair whose forcing would push the bound below the best known allocation is in no optimum.
@@ -109,9 +121,17 @@ def _maximise_tightened(terms, rules, coef, side, settings: Settings, deadline: 
     if relaxed.bound is not None:
         model.bound_objective(coef[keep], relaxed.bound)
     hint = hint_full[keep] if hint_full is not None else None
-    wall, work = deadline.search_wall(), deadline.work_left * share
+    model_pairs = int(keep.sum())
+    work = deadline.search_work(share, model_pairs)
+    if hint is None:
+        work = max(work, share * deadline.work_left)  # no allocation yet: the plan spent, only the wall clock can stop it
+    elif work < MIN_SEARCH_WORK:
+        if incumbent_objective is None or hint_objective > incumbent_objective:
+            incumbent, incumbent_objective = hint_full, hint_objective
+        return _unproven(incumbent, incumbent_objective, relaxed_bound, stats, deadline)
+    wall = deadline.search_wall()
     result = model.solve(coef[keep], wall_limit=wall, work_limit=work, workers=settings.workers, seed=settings.seed, hint=hint, log=log, progress_scale=terms.scale if label == "objective" else None)
-    deadline.spend(result.work)
+    deadline.spend(result.work, model_pairs)
     if result.stopped_by == "wall clock":
         deadline.cut(f"{label} search")
     stats.update({f"{label}_{key}": value for key, value in result.stats.items()})
@@ -152,6 +172,11 @@ def _maximise_tightened(terms, rules, coef, side, settings: Settings, deadline: 
     )
 
 
+def _unproven(chosen, objective, bound, stats, deadline: Deadline) -> Phase:
+    """The best allocation when the plan leaves nothing for the full search."""
+    return Phase(chosen, "FEASIBLE", "none", objective, bound, stats, False, "wall clock" if deadline.stopped_by_clock else "work limit")
+
+
 def _plan_budgets(terms: Terms, rules, coef, side, start, deadline: Deadline, stats: dict, label: str) -> tuple[np.ndarray, int, int | None] | None:
     """An allocation within every group row, improved from ``start``, its objective, and a certified bound.
 
@@ -162,6 +187,8 @@ def _plan_budgets(terms: Terms, rules, coef, side, start, deadline: Deadline, st
     """
     groups = GroupRows.of(terms.pairs, side)
     flow = terms_flow(terms, coef, rules)
+    n_pairs = len(terms.pairs)
+    deadline.charge_flows(n_pairs)
     if groups is None or not flow.feasible:
         return None
     inst = terms.pairs.instance
@@ -174,6 +201,8 @@ def _plan_budgets(terms: Terms, rules, coef, side, start, deadline: Deadline, st
         if master is not None:
             bound, prices = floor_bound(master.bound), master.prices
             rounded = round_plan(terms.pairs, coef, groups, must, rules.fill_every_post, leading_plan(master, len(terms.pairs)))
+            deadline.charge(MASTER_SECONDS_PER_PAIR * n_pairs * master.rounds)
+            deadline.charge_flows(n_pairs, ROUNDING_FLOWS)
             stats.update({f"{label}_master_rounds": master.rounds, f"{label}_master_bound": bound})
             stats[f"{label}_rounded_objective"] = None if rounded is None else int(coef[rounded > 0].sum())
             if rounded is not None and coef[rounded > 0].sum() > coef[start > 0].sum():
@@ -181,6 +210,7 @@ def _plan_budgets(terms: Terms, rules, coef, side, start, deadline: Deadline, st
     chosen, objective, rounds = ascend(
         terms.pairs, coef, groups, must, rules.fill_every_post, start, prices, stop=lambda: deadline.pre_phase_over("budget ascent")
     )
+    deadline.charge_flows(n_pairs, rounds)
     if bound is None:
         # the knapsack bound from the same prices, its steps aimed at the ascent's allocation
         bound = knapsack_bound(
@@ -188,6 +218,7 @@ def _plan_budgets(terms: Terms, rules, coef, side, start, deadline: Deadline, st
             stop=lambda: deadline.pre_phase_over("knapsack bound"),
         )
         bound = None if bound is None else floor_bound(bound)
+        deadline.charge(MASTER_SECONDS_PER_PAIR * n_pairs * ASCENT_BOUND_ROUNDS)  # a knapsack step costs at most a master round
     stats.update({f"{label}_ascent_objective": objective, f"{label}_ascent_rounds": rounds, f"{label}_budget_bound": bound})
     return chosen, objective, bound
 
@@ -202,6 +233,7 @@ def _budget_start(terms: Terms, policy, side, deadline: Deadline, stats: dict) -
         terms.pairs, terms.coef, groups, must_place(inst, policy.rules), policy.rules.fill_every_post, terms.scale,
         stop=lambda: deadline.pre_phase_over("budget start"),
     )
+    deadline.charge_flows(len(terms.pairs), START_FLOWS)
     stats["objective_start_method"] = start.method or "none found"
     stats["objective_start_seconds"] = deadline.elapsed()  # for reports only: nothing depends on it
     if start.chosen is None:

@@ -17,8 +17,10 @@ Which cadres are freed (deterministic for a seed):
 
 Every cadre of a university with a budget row is freed with the rest of it, so
 that the budget can be planned again as a whole. Each round spends a fixed
-amount of CP-SAT's deterministic work, so where the search stops depends on the
-inputs and the seed only; the wall clock only cuts it short.
+amount of CP-SAT's deterministic work and charges it, with its sub-model's
+loading, to the solve's plan (``deadline.py``); the rounds end when either would
+run out, so where the search stops depends on the inputs and the seed only; the
+wall clock only cuts it short.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..factors import SideConstraints
 from ..instance import PairTable
 from ..rules import must_place
 from . import cpsat
-from .deadline import Deadline
+from .deadline import SEARCH_SECONDS_PER_WORK, SUB_MODEL_SECONDS_PER_PAIR, Deadline
 from .knapsack import GroupRows
 from .solution import Settings
 from .terms import restrict_rows
@@ -54,9 +56,12 @@ def worth_searching(pairs: PairTable) -> bool:
 
 
 def improve(
-    pairs: PairTable, rules, coef: np.ndarray, side: list[SideConstraints], start: np.ndarray, settings: Settings, deadline: Deadline, work: float
+    pairs: PairTable, rules, coef: np.ndarray, side: list[SideConstraints], start: np.ndarray, settings: Settings, deadline: Deadline,
+    work: float, plan: float,
 ) -> tuple[np.ndarray, int, dict]:
     """The best allocation the rounds find from ``start`` (within every row), its objective, and counts for the stats.
+
+    The rounds spend at most ``work`` of CP-SAT's deterministic time and ``plan`` reference seconds.
 
     Ctrl-C during a round ends the rounds (``neighbourhood_interrupted``); the best allocation so far stands.
     """
@@ -65,14 +70,18 @@ def improve(
     must = must_place(pairs.instance, rules)
     rng = np.random.default_rng(settings.seed)
     spent, rounds, improved, ended_by = 0.0, 0, 0, ""
+    loading = SUB_MODEL_SECONDS_PER_PAIR * len(pairs)
+    planned_end = deadline.charged + plan
     for rounds in range(1, MAX_ROUNDS + 1):
-        if spent + ROUND_WORK > work or deadline.expired("neighbourhood search"):
+        over_plan = deadline.charged + SEARCH_SECONDS_PER_WORK * ROUND_WORK + loading > planned_end
+        if spent + ROUND_WORK > work or over_plan or deadline.expired("neighbourhood search"):
             rounds -= 1
             break
         free = _neighbourhood(pairs, coef, best, groups, rng, "budgets" if groups is not None and rounds % 2 == 0 else "wishes")
         chosen, used, ended_by = _solve_sub(pairs, rules, coef, side, best, free, must, settings, deadline, ROUND_WORK, rounds)
         spent += used
         deadline.spend(used)
+        deadline.charge(loading)
         objective = int(coef[chosen > 0].sum())
         if objective > best_objective:
             best, best_objective, improved = chosen, objective, improved + 1
