@@ -35,7 +35,8 @@ class SolverOptions(Strict):
         None,
         gt=0,
         description="CP-SAT deterministic time for a whole solve (about seconds on one core); default time_limit_s. "
-        "A run it stops is reproducible; a run the wall clock stops is not, and says so",
+        "The searches also stop by a plan of three quarters of time_limit_s counted from their sizes. "
+        "A run they stop is reproducible; a run the wall clock stops is not, and says so",
     )
     workers: int = Field(1, ge=1, le=64)
     seed: int = Field(0, ge=0)

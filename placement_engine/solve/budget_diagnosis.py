@@ -112,11 +112,12 @@ class BudgetModel:
         else:
             members = self.rows.row == row
             coef[self.rows.pair[members]] = -self.rows.coef[members]
+        pairs = len(self.terms.pairs)
         result = sub.solve(
-            coef, wall_limit=self.deadline.search_wall(), work_limit=self.deadline.work_left * share,
+            coef, wall_limit=self.deadline.search_wall(), work_limit=self.deadline.search_work(share, pairs),
             workers=self.settings.workers, seed=self.settings.seed,
         )
-        self.deadline.spend(result.work)
+        self.deadline.spend(result.work, pairs)
         if result.interrupted:
             raise KeyboardInterrupt
         if result.status not in ("OPTIMAL", "FEASIBLE", "INFEASIBLE"):
@@ -135,6 +136,7 @@ class BudgetModel:
         coef = np.zeros(len(self.terms.pairs), np.int64)
         coef[self.rows.pair[members]] = -self.rows.coef[members]
         flow = terms_flow(self.terms, coef, self.rules)
+        self.deadline.charge_flows(len(self.terms.pairs))
         return -flow.objective if flow.feasible else None
 
 

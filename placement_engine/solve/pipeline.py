@@ -155,9 +155,9 @@ def _elastic(terms: Terms, policy, settings: Settings, deadline: Deadline):
     coef = np.zeros(int(slack.max()) + 1, np.int64)
     coef[slack] = -1
     result = model.solve(
-        coef, wall_limit=deadline.search_wall(), work_limit=deadline.work_left, workers=settings.workers, seed=settings.seed
+        coef, wall_limit=deadline.search_wall(), work_limit=deadline.search_work(1.0, len(terms.pairs)), workers=settings.workers, seed=settings.seed
     )
-    deadline.spend(result.work)
+    deadline.spend(result.work, len(terms.pairs))
     if result.interrupted:
         raise KeyboardInterrupt
     return named, result
