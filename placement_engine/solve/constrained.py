@@ -24,7 +24,7 @@ from ..rules import must_place
 from . import cpsat, neighbourhood
 from .ascent import ascend
 from .budget_start import TRIED, feasible_start
-from .deadline import MASTER_SECONDS_PER_PAIR, Deadline
+from .deadline import Deadline
 from .knapsack import GroupRows, knapsack_bound, post_prices
 from .master import solve_master
 from .relaxation import Lagrangian, floor_bound, lagrangian, terms_flow, tighten
@@ -122,10 +122,9 @@ def _maximise_tightened(terms, rules, coef, side, settings: Settings, deadline: 
         model.bound_objective(coef[keep], relaxed.bound)
     hint = hint_full[keep] if hint_full is not None else None
     model_pairs = int(keep.sum())
-    work = deadline.search_work(share, model_pairs)
-    if hint is None:
-        work = max(work, share * deadline.work_left)  # no allocation yet: the plan spent, only the wall clock can stop it
-    elif work < MIN_SEARCH_WORK:
+    # without an allocation yet the search gets the work whatever the plan: only the wall clock can stop it then
+    work = deadline.search_work(share, model_pairs) if hint is not None else share * deadline.work_left
+    if hint is not None and work < MIN_SEARCH_WORK:
         if incumbent_objective is None or hint_objective > incumbent_objective:
             incumbent, incumbent_objective = hint_full, hint_objective
         return _unproven(incumbent, incumbent_objective, relaxed_bound, stats, deadline)
@@ -201,7 +200,7 @@ def _plan_budgets(terms: Terms, rules, coef, side, start, deadline: Deadline, st
         if master is not None:
             bound, prices = floor_bound(master.bound), master.prices
             rounded = round_plan(terms.pairs, coef, groups, must, rules.fill_every_post, leading_plan(master, len(terms.pairs)))
-            deadline.charge(MASTER_SECONDS_PER_PAIR * n_pairs * master.rounds)
+            deadline.charge_master(n_pairs, master.rounds)
             deadline.charge_flows(n_pairs, ROUNDING_FLOWS)
             stats.update({f"{label}_master_rounds": master.rounds, f"{label}_master_bound": bound})
             stats[f"{label}_rounded_objective"] = None if rounded is None else int(coef[rounded > 0].sum())
@@ -218,7 +217,7 @@ def _plan_budgets(terms: Terms, rules, coef, side, start, deadline: Deadline, st
             stop=lambda: deadline.pre_phase_over("knapsack bound"),
         )
         bound = None if bound is None else floor_bound(bound)
-        deadline.charge(MASTER_SECONDS_PER_PAIR * n_pairs * ASCENT_BOUND_ROUNDS)  # a knapsack step costs at most a master round
+        deadline.charge_master(n_pairs, ASCENT_BOUND_ROUNDS)  # a knapsack step costs at most a master round
     stats.update({f"{label}_ascent_objective": objective, f"{label}_ascent_rounds": rounds, f"{label}_budget_bound": bound})
     return chosen, objective, bound
 

@@ -93,6 +93,9 @@ class Deadline:
     def charge_flows(self, pairs: int, flows: int = 1) -> None:
         self.charge(FLOW_SECONDS_PER_PAIR * pairs * flows)
 
+    def charge_master(self, pairs: int, rounds: int) -> None:
+        self.charge(MASTER_SECONDS_PER_PAIR * pairs * rounds)
+
     def plan_left(self) -> float:
         """Reference seconds left in the plan."""
         return max(0.0, PLAN_SHARE * self.wall_seconds - self.charged)
